@@ -1,0 +1,88 @@
+import { Transform, Type } from 'class-transformer';
+import {
+  IsIn,
+  IsInt,
+  IsISO8601,
+  IsOptional,
+  Matches,
+  Max,
+  Min,
+  ValidateBy,
+  ValidationArguments,
+  ValidationOptions,
+} from 'class-validator';
+
+export const SYMBOL_QUERY_PATTERN = /^[A-Z0-9.\-^=_/:]{1,32}$/;
+const ISO_DAY = /^\d{4}-\d{2}-\d{2}$/;
+
+export const upperTrim = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'string' ? value.trim().toUpperCase() : value;
+
+/** The value is a date no earlier than the sibling property's (when both are present). */
+function IsNotBefore(property: string, options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isNotBefore',
+      constraints: [property],
+      validator: {
+        validate: (value: unknown, args?: ValidationArguments) => {
+          const other = (args?.object as Record<string, unknown>)[property];
+          return typeof other !== 'string' || typeof value !== 'string' || value >= other;
+        },
+        defaultMessage: (args?: ValidationArguments) =>
+          `${args?.property} must not be before ${property}`,
+      },
+    },
+    options,
+  );
+}
+
+const dateMessage = (args: ValidationArguments): string =>
+  `${args.property} must be a real date written YYYY-MM-DD`;
+
+/** Filters shared by listing and bulk delete. */
+export class BarFilterQueryDto {
+  /** Symbol to select, case-insensitive (e.g. AAPL, BRK.B, ^GSPC). */
+  @IsOptional()
+  @Transform(upperTrim)
+  @Matches(SYMBOL_QUERY_PATTERN, {
+    message: 'symbol must be 1-32 characters of A-Z 0-9 . - ^ = _ / :',
+  })
+  symbol?: string;
+
+  /** First date included, YYYY-MM-DD. */
+  @IsOptional()
+  @Matches(ISO_DAY, { message: dateMessage })
+  @IsISO8601({ strict: true, strictSeparator: true }, { message: dateMessage })
+  start_date?: string;
+
+  /** Last date included, YYYY-MM-DD; not before start_date. */
+  @IsOptional()
+  @Matches(ISO_DAY, { message: dateMessage })
+  @IsISO8601({ strict: true, strictSeparator: true }, { message: dateMessage })
+  @IsNotBefore('start_date')
+  end_date?: string;
+}
+
+export class ListBarsQueryDto extends BarFilterQueryDto {
+  /** 1-based page number (ignored with a cursor, once cursors exist). */
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt({ message: 'page must be a whole number >= 1' })
+  @Min(1, { message: 'page must be a whole number >= 1' })
+  @Max(10_000_000, { message: 'page must be at most 10000000' })
+  page: number = 1;
+
+  /** Rows per page, 1-1000. */
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt({ message: 'limit must be a whole number between 1 and 1000' })
+  @Min(1, { message: 'limit must be a whole number between 1 and 1000' })
+  @Max(1000, { message: 'limit must be a whole number between 1 and 1000' })
+  limit: number = 100;
+
+  /** Date order (ties broken by symbol in the same direction). */
+  @IsOptional()
+  @IsIn(['asc', 'desc'], { message: 'sort must be asc or desc' })
+  sort: 'asc' | 'desc' = 'asc';
+}

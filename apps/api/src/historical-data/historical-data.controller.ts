@@ -1,0 +1,158 @@
+import { ApiProblems, AppError, ProblemDto, ValidationError } from '@app/common';
+import type { Bar } from '@app/database';
+import type { WriteReport } from '@app/ingest';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  Patch,
+  PipeTransform,
+  Post,
+  Put,
+  Query,
+  Req,
+} from '@nestjs/common';
+import {
+  ApiBody,
+  ApiExtraModels,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiTags,
+} from '@nestjs/swagger';
+import type { Request } from 'express';
+import { BarDto, BarPageDto, DeleteResultDto, WriteReportDto } from './dto/bar.dto';
+import { BarInputDto, BarPatchDto } from './dto/bar-input.dto';
+import { BarFilterQueryDto, ListBarsQueryDto } from './dto/list-bars.query.dto';
+import { WriteBarsQueryDto } from './dto/write-bars.query.dto';
+import { BarPage, HistoricalDataService, MAX_BARS_PER_REQUEST } from './historical-data.service';
+
+/** Bar ids are positive integers; anything else is a 400 naming `id`. */
+class BarIdPipe implements PipeTransform<string, number> {
+  transform(value: string): number {
+    const id = /^\d{1,15}$/.test(value) ? Number(value) : NaN;
+    if (!(id >= 1)) {
+      throw new ValidationError('Invalid value for: id.', [
+        { field: 'id', message: 'id must be a positive whole number' },
+      ]);
+    }
+    return id;
+  }
+}
+
+function requireJson(req: Request): void {
+  if (!req.is('application/json')) {
+    throw new AppError(
+      'UNSUPPORTED_MEDIA_TYPE',
+      'Send the bars as Content-Type: application/json.',
+    );
+  }
+}
+
+@ApiTags('historical-data')
+@ApiExtraModels(ProblemDto)
+@Controller('api/v1/data')
+export class HistoricalDataController {
+  constructor(private readonly service: HistoricalDataService) {}
+
+  @Get()
+  @ApiOperation({
+    summary: 'List bars',
+    description:
+      'Bars filtered by symbol and an inclusive date range, ordered by date then symbol (`sort=desc` reverses both), one page at a time.',
+  })
+  @ApiOkResponse({ type: BarPageDto })
+  @ApiProblems('VALIDATION_ERROR')
+  list(@Query() query: ListBarsQueryDto): Promise<BarPage> {
+    return this.service.list(query);
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'Get one bar by id' })
+  @ApiParam({ name: 'id', example: 1 })
+  @ApiOkResponse({ type: BarDto })
+  @ApiProblems('VALIDATION_ERROR', 'NOT_FOUND')
+  get(@Param('id', BarIdPipe) id: number): Promise<Bar> {
+    return this.service.get(id);
+  }
+
+  @Post()
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Write bars (bulk upsert)',
+    description: `A JSON array of up to ${MAX_BARS_PER_REQUEST} bars, validated by the bar rule set. Valid rows are written in one transaction; invalid ones are reported by index (or, with atomic=true, refuse the whole request). A (symbol, date) repeated within the array is rejected on its later element with DUPLICATE_IN_FILE.`,
+  })
+  @ApiBody({ type: [BarInputDto] })
+  @ApiOkResponse({ type: WriteReportDto, description: 'At least one row was written (or skipped)' })
+  @ApiProblems(
+    'VALIDATION_ERROR',
+    'INVALID_JSON',
+    'PAYLOAD_TOO_LARGE',
+    'UNSUPPORTED_MEDIA_TYPE',
+    'ROWS_REJECTED',
+  )
+  create(
+    @Req() req: Request,
+    @Query() query: WriteBarsQueryDto,
+    @Body() body: unknown,
+  ): Promise<WriteReport> {
+    requireJson(req);
+    return this.service.createMany(body, query);
+  }
+
+  @Put(':id')
+  @ApiOperation({ summary: 'Replace one bar', description: 'Every field is required, as in POST.' })
+  @ApiParam({ name: 'id', example: 1 })
+  @ApiBody({ type: BarInputDto })
+  @ApiOkResponse({ type: BarDto })
+  @ApiProblems('VALIDATION_ERROR', 'NOT_FOUND', 'ALREADY_EXISTS', 'UNSUPPORTED_MEDIA_TYPE')
+  replace(
+    @Req() req: Request,
+    @Param('id', BarIdPipe) id: number,
+    @Body() body: unknown,
+  ): Promise<Bar> {
+    requireJson(req);
+    return this.service.replace(id, body);
+  }
+
+  @Patch(':id')
+  @ApiOperation({
+    summary: 'Change some fields of one bar',
+    description: 'The merged bar must pass the bar rule set. Send `adjClose: null` to clear it.',
+  })
+  @ApiParam({ name: 'id', example: 1 })
+  @ApiBody({ type: BarPatchDto })
+  @ApiOkResponse({ type: BarDto })
+  @ApiProblems('VALIDATION_ERROR', 'NOT_FOUND', 'ALREADY_EXISTS', 'UNSUPPORTED_MEDIA_TYPE')
+  patch(
+    @Req() req: Request,
+    @Param('id', BarIdPipe) id: number,
+    @Body() body: unknown,
+  ): Promise<Bar> {
+    requireJson(req);
+    return this.service.patch(id, body);
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Delete one bar' })
+  @ApiParam({ name: 'id', example: 1 })
+  @ApiProblems('VALIDATION_ERROR', 'NOT_FOUND')
+  remove(@Param('id', BarIdPipe) id: number): Promise<void> {
+    return this.service.remove(id);
+  }
+
+  @Delete()
+  @ApiOperation({
+    summary: 'Delete bars matching a filter',
+    description: 'At least one of symbol, start_date, end_date is required.',
+  })
+  @ApiOkResponse({ type: DeleteResultDto })
+  @ApiProblems('VALIDATION_ERROR')
+  removeMatching(@Query() query: BarFilterQueryDto): Promise<{ deleted: number }> {
+    return this.service.removeMatching(query);
+  }
+}

@@ -1,0 +1,192 @@
+import { AppError, NotFoundError, ProblemFieldError, ValidationError } from '@app/common';
+import { Bar, BarRecord, HistoricalDataRepository, isUniqueViolation } from '@app/database';
+import { BarWriter, createBarValidator, RawBar, WriteReport } from '@app/ingest';
+import { Injectable } from '@nestjs/common';
+import { BarFilterQueryDto, ListBarsQueryDto } from './dto/list-bars.query.dto';
+import { WriteBarsQueryDto } from './dto/write-bars.query.dto';
+
+export const MAX_BARS_PER_REQUEST = 10_000;
+
+export interface BarPage {
+  data: Bar[];
+  pagination: { page: number; limit: number; total: number; totalPages: number };
+}
+
+const BAR_FIELDS = [
+  'symbol',
+  'date',
+  'open',
+  'high',
+  'low',
+  'close',
+  'adjClose',
+  'volume',
+] as const;
+
+/** Reads a JSON element into the rule set's input shape; `adj_close` is accepted as an alias. */
+function toRawBar(element: unknown): RawBar | undefined {
+  if (typeof element !== 'object' || element === null || Array.isArray(element)) return undefined;
+  const o = element as Record<string, unknown>;
+  return {
+    symbol: o.symbol,
+    date: o.date,
+    open: o.open,
+    high: o.high,
+    low: o.low,
+    close: o.close,
+    adjClose: o.adjClose !== undefined ? o.adjClose : o.adj_close,
+    volume: o.volume,
+  };
+}
+
+function notAnObject(): ValidationError {
+  return new ValidationError('The body must be a bar object.', [
+    { field: 'body', message: 'expected a JSON object' },
+  ]);
+}
+
+function toRecord(bar: Bar): BarRecord {
+  return { ...bar, adjClose: bar.adjClose ?? null };
+}
+
+@Injectable()
+export class HistoricalDataService {
+  constructor(
+    private readonly repository: HistoricalDataRepository,
+    private readonly writer: BarWriter,
+  ) {}
+
+  async list(query: ListBarsQueryDto): Promise<BarPage> {
+    const { rows, total } = await this.repository.findPage({
+      symbol: query.symbol,
+      startDate: query.start_date,
+      endDate: query.end_date,
+      sort: query.sort,
+      limit: query.limit,
+      offset: (query.page - 1) * query.limit,
+    });
+    return {
+      data: rows,
+      pagination: {
+        page: query.page,
+        limit: query.limit,
+        total,
+        totalPages: Math.ceil(total / query.limit),
+      },
+    };
+  }
+
+  async get(id: number): Promise<Bar> {
+    const bar = await this.repository.findById(id);
+    if (!bar) throw new NotFoundError(`No bar with id ${id}.`);
+    return bar;
+  }
+
+  /** Bulk write of a JSON array. Returns the report, or throws 422 when nothing could be written. */
+  async createMany(body: unknown, query: WriteBarsQueryDto): Promise<WriteReport> {
+    if (!Array.isArray(body)) {
+      throw new ValidationError('The body must be a JSON array of bars.', [
+        { field: 'body', message: 'expected a JSON array of bar objects' },
+      ]);
+    }
+    if (body.length > MAX_BARS_PER_REQUEST) {
+      throw new AppError(
+        'PAYLOAD_TOO_LARGE',
+        `At most ${MAX_BARS_PER_REQUEST} bars per request (got ${body.length}); split the array or use /api/v1/data/upload.`,
+      );
+    }
+    if (body.length === 0) {
+      throw new ValidationError('The array holds no bars.', [
+        { field: 'body', message: 'expected at least one bar' },
+      ]);
+    }
+    const notObjects: ProblemFieldError[] = [];
+    const raws = body.map((element: unknown, index) => {
+      const raw = toRawBar(element);
+      if (!raw)
+        notObjects.push({ field: `[${index}]`, message: 'each element must be a bar object' });
+      return raw ?? {};
+    });
+    if (notObjects.length) throw new ValidationError('Some elements are not objects.', notObjects);
+
+    const report = await this.writer.write(raws, {
+      onConflict: query.onConflict,
+      atomic: query.atomic,
+    });
+    const written = report.inserted + report.updated + report.skipped;
+    if (report.failed > 0 && (query.atomic || written === 0)) {
+      const { errors, ...counts } = report;
+      throw new AppError(
+        'ROWS_REJECTED',
+        query.atomic
+          ? `${report.failed} of ${report.received} bars are invalid; atomic=true, so nothing was written.`
+          : `None of the ${report.received} bars could be written.`,
+        { errors, extensions: counts },
+      );
+    }
+    return report;
+  }
+
+  async replace(id: number, body: unknown): Promise<Bar> {
+    return this.save(id, () => this.validateOne(toRawBar(body)));
+  }
+
+  async patch(id: number, body: unknown): Promise<Bar> {
+    const patch = toRawBar(body);
+    if (!patch) throw notAnObject();
+    return this.save(id, (current) => {
+      const merged: RawBar = { ...toRecord(current) };
+      for (const field of BAR_FIELDS) if (patch[field] !== undefined) merged[field] = patch[field];
+      return this.validateOne(merged);
+    });
+  }
+
+  async remove(id: number): Promise<void> {
+    const deleted = await this.repository.transaction((tx) => this.repository.deleteById(tx, id));
+    if (!deleted) throw new NotFoundError(`No bar with id ${id}.`);
+  }
+
+  async removeMatching(query: BarFilterQueryDto): Promise<{ deleted: number }> {
+    if (!query.symbol && !query.start_date && !query.end_date) {
+      throw new ValidationError('Refusing to delete every bar: give symbol and/or a date range.', [
+        { field: 'symbol', message: 'at least one of symbol, start_date, end_date is required' },
+      ]);
+    }
+    const deleted = await this.repository.transaction((tx) =>
+      this.repository.deleteMatching(tx, {
+        symbol: query.symbol,
+        startDate: query.start_date,
+        endDate: query.end_date,
+      }),
+    );
+    return { deleted };
+  }
+
+  private async save(id: number, build: (current: Bar) => BarRecord): Promise<Bar> {
+    try {
+      return await this.repository.transaction(async (tx) => {
+        const current = await this.repository.findById(id, tx);
+        if (!current) throw new NotFoundError(`No bar with id ${id}.`);
+        await this.repository.replace(tx, id, build(current));
+        return (await this.repository.findById(id, tx))!;
+      });
+    } catch (err) {
+      if (isUniqueViolation(err)) {
+        throw new AppError('ALREADY_EXISTS', 'Another bar already has this symbol and date.');
+      }
+      throw err;
+    }
+  }
+
+  private validateOne(raw: RawBar | undefined): BarRecord {
+    if (!raw) throw notAnObject();
+    const result = createBarValidator()(raw);
+    if (!result.ok) {
+      throw new ValidationError(
+        `Invalid bar: ${result.errors.map((e) => e.field).join(', ')}.`,
+        result.errors,
+      );
+    }
+    return result.bar;
+  }
+}

@@ -1,0 +1,34 @@
+import { APP_CONFIG, AppConfig, ConfigValidationError } from '@app/config';
+import { Logger } from '@nestjs/common';
+import type { Server } from 'node:http';
+import { createApp } from './app.setup';
+
+/** Above common load-balancer idle timeouts (60 s), so the balancer closes idle sockets first. */
+const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
+async function bootstrap(): Promise<void> {
+  const app = await createApp();
+  const config = app.get<AppConfig>(APP_CONFIG);
+  await app.listen(config.http.port, config.http.host);
+  const server: Server = app.getHttpServer();
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1000;
+
+  const db =
+    config.database.dialect === 'sqlite'
+      ? `SQLite ${config.database.path}`
+      : `MySQL ${config.database.host}:${config.database.port}/${config.database.database}`;
+  new Logger('Bootstrap').log(
+    `Historical Data API listening on http://${config.http.host}:${config.http.port} (docs at /docs, database ${db}, env ${config.env})`,
+  );
+}
+
+bootstrap().catch((err: unknown) => {
+  if (err instanceof ConfigValidationError) {
+    // The logger is not up yet; a plain line on stderr is what an operator reads here.
+    console.error(err.message);
+  } else {
+    console.error('Startup failed:', err);
+  }
+  process.exit(1);
+});

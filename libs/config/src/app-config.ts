@@ -1,0 +1,224 @@
+import { plainToInstance, Transform } from 'class-transformer';
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  validateSync,
+  ValidationError,
+} from 'class-validator';
+
+export const NODE_ENVS = ['development', 'test', 'staging', 'production'] as const;
+export type NodeEnv = (typeof NODE_ENVS)[number];
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Where the embedded default keeps its file when DATABASE_URL is unset. */
+export const DEFAULT_SQLITE_PATH = './data/historical.sqlite';
+
+export type DatabaseConfig =
+  | { dialect: 'sqlite'; path: string; migrationsRun: boolean }
+  | {
+      dialect: 'mysql';
+      url: string;
+      host: string;
+      port: number;
+      user: string;
+      password: string;
+      database: string;
+      poolSize: number;
+      migrationsRun: boolean;
+    };
+
+export interface AppConfig {
+  env: NodeEnv;
+  http: {
+    port: number;
+    host: string;
+    trustProxy: boolean | number | string;
+    corsOrigins: string[];
+    requestTimeoutMs: number;
+    uploadMaxBytes: number;
+  };
+  database: DatabaseConfig;
+  log: { level: LogLevel; pretty: boolean };
+}
+
+const toBool = ({ value }: { value: unknown }): unknown => {
+  if (typeof value !== 'string') return value;
+  const v = value.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(v)) return true;
+  if (['false', '0', 'no', 'off'].includes(v)) return false;
+  return value;
+};
+
+const toInt = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'string' && /^\s*-?\d+\s*$/.test(value) ? Number(value) : value;
+
+/**
+ * The environment as the service accepts it. Every variable is optional with a documented
+ * default (config/.env.example); a present but malformed value stops startup.
+ */
+class EnvironmentVariables {
+  @IsOptional()
+  @IsIn(NODE_ENVS)
+  NODE_ENV?: NodeEnv;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'PORT must be a whole number between 0 and 65535' })
+  @Min(0)
+  @Max(65535)
+  PORT?: number;
+
+  @IsOptional()
+  @IsString()
+  HOST?: string;
+
+  @IsOptional()
+  @Matches(/^(mysql|mariadb):\/\/[^/]+\/[A-Za-z0-9_$-]+(\?.*)?$|^sqlite:.+$/, {
+    message:
+      'DATABASE_URL must be mysql://user:pass@host:3306/db, sqlite:PATH or sqlite::memory: (unset = embedded SQLite)',
+  })
+  DATABASE_URL?: string;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'DB_POOL_SIZE must be a whole number between 1 and 200' })
+  @Min(1)
+  @Max(200)
+  DB_POOL_SIZE?: number;
+
+  @IsOptional()
+  @Transform(toBool)
+  @IsBoolean({ message: 'DB_MIGRATIONS_RUN must be true or false' })
+  DB_MIGRATIONS_RUN?: boolean;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'UPLOAD_MAX_BYTES must be a whole number of bytes (>= 1024)' })
+  @Min(1024)
+  UPLOAD_MAX_BYTES?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'REQUEST_TIMEOUT_MS must be a whole number of milliseconds (>= 100)' })
+  @Min(100)
+  REQUEST_TIMEOUT_MS?: number;
+
+  @IsOptional()
+  @IsIn(LOG_LEVELS)
+  LOG_LEVEL?: LogLevel;
+
+  @IsOptional()
+  @IsIn(['json', 'pretty'])
+  LOG_FORMAT?: 'json' | 'pretty';
+
+  @IsOptional()
+  @Matches(/^(true|false|\d+|[0-9a-fA-F.:/,\s]+|loopback|linklocal|uniquelocal)$/, {
+    message:
+      'TRUST_PROXY must be true, false, a hop count, or a comma list of addresses/subnets (loopback, 10.0.0.0/8, ...)',
+  })
+  TRUST_PROXY?: string;
+
+  @IsOptional()
+  @Matches(/^(\*|https?:\/\/[^\s,]+(\s*,\s*https?:\/\/[^\s,]+)*)?$/, {
+    message: 'CORS_ORIGINS must be * or a comma list of origins like https://app.example.com',
+  })
+  CORS_ORIGINS?: string;
+}
+
+export class ConfigValidationError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigValidationError';
+  }
+}
+
+function describe(errors: ValidationError[]): string[] {
+  return errors.flatMap((e) => {
+    const shown = typeof e.value === 'string' ? JSON.stringify(e.value) : String(e.value);
+    const messages = Object.values(e.constraints ?? {});
+    // class-validator lists one message per failed constraint; the first says what is expected.
+    return [`${e.property}=${shown}: ${messages[0] ?? 'invalid value'}`];
+  });
+}
+
+function parseTrustProxy(raw: string | undefined): boolean | number | string {
+  if (raw === undefined || raw === 'false') return false;
+  if (raw === 'true') return true;
+  if (/^\d+$/.test(raw)) return Number(raw);
+  return raw;
+}
+
+function parseDatabase(
+  raw: string | undefined,
+  poolSize: number,
+  migrationsRun: boolean,
+): DatabaseConfig {
+  if (raw === undefined || raw === '') {
+    return { dialect: 'sqlite', path: DEFAULT_SQLITE_PATH, migrationsRun };
+  }
+  if (raw.startsWith('sqlite:')) {
+    return { dialect: 'sqlite', path: raw.slice('sqlite:'.length), migrationsRun };
+  }
+  const url = new URL(raw);
+  return {
+    dialect: 'mysql',
+    url: raw,
+    host: url.hostname,
+    port: url.port ? Number(url.port) : 3306,
+    user: decodeURIComponent(url.username),
+    password: decodeURIComponent(url.password),
+    database: decodeURIComponent(url.pathname.slice(1)),
+    poolSize,
+    migrationsRun,
+  };
+}
+
+/** Validates a raw environment and turns it into the typed configuration. Throws naming each bad variable. */
+export function loadConfig(raw: Record<string, string | undefined>): AppConfig {
+  // Empty strings mean "unset", as in most .env tooling.
+  const present = Object.fromEntries(
+    Object.entries(raw).filter(([, v]) => v !== undefined && v.trim() !== ''),
+  );
+  const env = plainToInstance(EnvironmentVariables, present, { excludeExtraneousValues: false });
+  const errors = validateSync(env, { skipMissingProperties: false, forbidUnknownValues: false });
+  if (errors.length > 0) throw new ConfigValidationError(describe(errors));
+
+  const nodeEnv = env.NODE_ENV ?? 'development';
+  return {
+    env: nodeEnv,
+    http: {
+      port: env.PORT ?? 3000,
+      host: env.HOST ?? '0.0.0.0',
+      trustProxy: parseTrustProxy(env.TRUST_PROXY),
+      corsOrigins: (env.CORS_ORIGINS ?? '')
+        .split(',')
+        .map((o) => o.trim())
+        .filter(Boolean),
+      requestTimeoutMs: env.REQUEST_TIMEOUT_MS ?? 30_000,
+      uploadMaxBytes: env.UPLOAD_MAX_BYTES ?? 52_428_800,
+    },
+    database: parseDatabase(
+      env.DATABASE_URL,
+      env.DB_POOL_SIZE ?? 10,
+      env.DB_MIGRATIONS_RUN ?? true,
+    ),
+    log: {
+      level: env.LOG_LEVEL ?? (nodeEnv === 'test' ? 'silent' : 'info'),
+      pretty: env.LOG_FORMAT === 'pretty',
+    },
+  };
+}
+
+/** The per-environment file under config/ that fills in what the real environment leaves unset. */
+export function envFileFor(raw: Record<string, string | undefined>): string {
+  const nodeEnv = raw.NODE_ENV && (NODE_ENVS as readonly string[]).includes(raw.NODE_ENV);
+  return `config/${nodeEnv ? raw.NODE_ENV : 'development'}.env`;
+}

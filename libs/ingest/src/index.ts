@@ -1,0 +1,5 @@
+export * from './bar-rule.codes';
+export * from './bar.rules';
+export * from './bar.writer';
+export * from './duplicate.tracker';
+export * from './ingest.module';

@@ -1,0 +1,90 @@
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { getDataSourceToken } from '@nestjs/typeorm';
+import request from 'supertest';
+import type TestAgent from 'supertest/lib/agent';
+import { DataSource } from 'typeorm';
+import { createApp } from '../../../apps/api/src/app.setup';
+import { mysqlBaseUrl, workerDatabaseUrl } from '../../setup/mysql-test-db';
+
+export type Dialect = 'sqlite' | 'mysql';
+
+/** One booted AppModule on a real, migrated database, as the e2e specs use it. */
+export class TestApp {
+  app!: NestExpressApplication;
+  http!: TestAgent;
+  dataSource!: DataSource;
+
+  constructor(readonly dialect: Dialect) {}
+
+  async start(overrides: Record<string, string> = {}): Promise<void> {
+    const databaseUrl = this.dialect === 'mysql' ? await workerDatabaseUrl() : 'sqlite::memory:';
+    this.app = await createApp({
+      overrides: { NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_URL: databaseUrl, ...overrides },
+      ignoreEnvFile: true,
+    });
+    await this.app.init();
+    this.http = request(this.app.getHttpServer());
+    this.dataSource = this.app.get<DataSource>(getDataSourceToken());
+  }
+
+  async stop(): Promise<void> {
+    await this.app?.close();
+  }
+
+  async truncate(): Promise<void> {
+    if (this.dialect === 'mysql') {
+      await this.dataSource.query('TRUNCATE TABLE historical_data');
+    } else {
+      await this.dataSource.query('DELETE FROM historical_data');
+      await this.dataSource.query("DELETE FROM sqlite_sequence WHERE name = 'historical_data'");
+    }
+  }
+
+  /** Rows as the table holds them, for assertions on what was (not) written. */
+  async rows(where = '1 = 1', params: unknown[] = []): Promise<Record<string, unknown>[]> {
+    return this.dataSource.query(
+      `SELECT symbol, \`date\`, \`open\`, high, low, \`close\`, adj_close, volume FROM historical_data WHERE ${where} ORDER BY symbol, \`date\``,
+      params,
+    );
+  }
+
+  async count(): Promise<number> {
+    const [row] = await this.dataSource.query<{ n: number | string }[]>(
+      'SELECT COUNT(*) AS n FROM historical_data',
+    );
+    return Number(row.n);
+  }
+}
+
+/**
+ * Runs the same suite against SQLite and, when TEST_MYSQL_URL is set, against MySQL/MariaDB.
+ * Each dialect boots its own app once per file and starts every test from an empty table.
+ */
+export function describeEachDialect(name: string, suite: (t: TestApp) => void): void {
+  for (const dialect of ['sqlite', 'mysql'] as const) {
+    const enabled = dialect === 'sqlite' || mysqlBaseUrl() !== undefined;
+    const title = enabled
+      ? `${name} [${dialect}]`
+      : `${name} [mysql: skipped, TEST_MYSQL_URL not set]`;
+    (enabled ? describe : describe.skip)(title, () => {
+      const t = new TestApp(dialect);
+      beforeAll(() => t.start());
+      afterAll(() => t.stop());
+      beforeEach(() => t.truncate());
+      suite(t);
+    });
+  }
+}
+
+export function bar(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    symbol: 'AAPL',
+    date: '2024-01-02',
+    open: 187.15,
+    high: 188.44,
+    low: 183.89,
+    close: 185.64,
+    volume: 82488700,
+    ...overrides,
+  };
+}

@@ -1,0 +1,17 @@
+import { mysqlBaseUrl, withServer } from './mysql-test-db';
+
+export default async function globalSetup(): Promise<void> {
+  const base = mysqlBaseUrl();
+  if (!base) {
+    console.log('\n[e2e] MySQL/MariaDB: SKIPPED (TEST_MYSQL_URL not set); SQLite only.');
+    return;
+  }
+  const name = decodeURIComponent(base.pathname.slice(1));
+  const prefix = `${name}_r${Date.now().toString(36)}`;
+  process.env.TEST_MYSQL_RUN_PREFIX = prefix;
+  const version = await withServer(async (conn) => {
+    const [rows] = await conn.query('SELECT VERSION() AS v');
+    return (rows as { v: string }[])[0].v;
+  });
+  console.log(`\n[e2e] MySQL/MariaDB ${version} at ${base.host}: databases ${prefix}_w*`);
+}
