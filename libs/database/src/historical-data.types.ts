@@ -10,18 +10,8 @@ export interface BarRecord {
   volume: number;
 }
 
-/** A bar as served: `adjClose` appears only when stored. */
-export interface Bar {
-  id: number;
-  symbol: string;
-  date: string;
-  open: number;
-  high: number;
-  low: number;
-  close: number;
-  adjClose?: number;
-  volume: number;
-}
+/** A bar as served: its id, and `adjClose` only when stored. */
+export type Bar = Omit<BarRecord, 'adjClose'> & { id: number; adjClose?: number };
 
 export type ConflictMode = 'update' | 'skip' | 'error';
 export type SortOrder = 'asc' | 'desc';

@@ -1,3 +1,4 @@
+import type { BarRecord } from '@app/database';
 import type { RowErrorCode } from './bar-rule.codes';
 
 /** A bar as it arrives from JSON, a CSV record or the CLI: any field may be missing or malformed. */
@@ -13,16 +14,7 @@ export interface RawBar {
 }
 
 /** A bar that passed every rule: normalised symbol, ISO date, prices rounded to DECIMAL(20,8). */
-export interface ValidBar {
-  symbol: string;
-  date: string;
-  open: number;
-  high: number;
-  low: number;
-  close: number;
-  adjClose: number | null;
-  volume: number;
-}
+export type ValidBar = BarRecord;
 
 export type BarField = keyof ValidBar;
 

@@ -1,3 +1,4 @@
+import { ROW_ERROR_CODES } from '@app/ingest';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 
 export class BarDto {
@@ -46,20 +47,7 @@ export class RowErrorDto {
   field!: string;
   @ApiProperty({
     example: 'HIGH_BELOW_LOW',
-    enum: [
-      'MISSING_FIELD',
-      'INVALID_SYMBOL',
-      'INVALID_DATE',
-      'DATE_OUT_OF_RANGE',
-      'INVALID_NUMBER',
-      'NON_POSITIVE_PRICE',
-      'INVALID_VOLUME',
-      'HIGH_BELOW_LOW',
-      'OPEN_OUT_OF_RANGE',
-      'CLOSE_OUT_OF_RANGE',
-      'DUPLICATE_IN_FILE',
-      'ALREADY_EXISTS',
-    ],
+    enum: ROW_ERROR_CODES,
   })
   code!: string;
   @ApiProperty({ example: 'high 10 is below low 12' })
