@@ -1,0 +1,74 @@
+import { loadConfig } from '@app/config';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DataSource } from 'typeorm';
+import { MigrateCommand } from '../../apps/cli/src/migrate.command';
+import { mysqlBaseUrl, workerDatabaseUrl } from '../setup/mysql-test-db';
+
+async function tables(config: ReturnType<typeof loadConfig>): Promise<string[]> {
+  const { buildDataSourceOptions } = await import('@app/database');
+  const ds = new DataSource(buildDataSourceOptions({ ...config.database, migrationsRun: false }));
+  await ds.initialize();
+  try {
+    const runner = ds.createQueryRunner();
+    const names = [];
+    for (const name of ['historical_data', 'migrations'])
+      if (await runner.hasTable(name)) names.push(name);
+    await runner.release();
+    return names;
+  } finally {
+    await ds.destroy();
+  }
+}
+
+describe('cli migrate', () => {
+  let log: jest.SpyInstance;
+  beforeEach(() => {
+    log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
+  });
+  afterEach(() => log.mockRestore());
+
+  const scenario = async (databaseUrl: string) => {
+    const config = loadConfig({ DATABASE_URL: databaseUrl });
+    const cli = new MigrateCommand(config);
+    await cli.run(['revert']); // a clean slate whatever the database held
+    await cli.run(['show']);
+    expect(log).toHaveBeenLastCalledWith('[ ] CreateHistoricalData1732000000000');
+
+    await cli.run(['run']);
+    expect(log).toHaveBeenLastCalledWith(
+      'Applied 1 migration(s): CreateHistoricalData1732000000000',
+    );
+    expect(await tables(config)).toEqual(['historical_data', 'migrations']);
+    await cli.run([]);
+    expect(log).toHaveBeenLastCalledWith('Database is up to date.');
+    await cli.run(['show']);
+    expect(log).toHaveBeenLastCalledWith('[X] CreateHistoricalData1732000000000');
+
+    await cli.run(['revert']);
+    expect(log).toHaveBeenLastCalledWith('Reverted CreateHistoricalData1732000000000.');
+    expect(await tables(config)).toEqual(['migrations']);
+    await cli.run(['revert']);
+    expect(log).toHaveBeenLastCalledWith('Nothing to revert.');
+    await expect(cli.run(['sideways'])).rejects.toThrow(/Unknown action "sideways"/);
+    await cli.run(['run']);
+  };
+
+  it('runs, shows and reverts on a SQLite file, creating its directory', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hd-migrate-'));
+    try {
+      await scenario(`sqlite:${join(dir, 'nested', 'db.sqlite')}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  (mysqlBaseUrl() ? it : it.skip)('runs, shows and reverts on MySQL/MariaDB', async () => {
+    const url = new URL(await workerDatabaseUrl());
+    url.pathname = `${url.pathname}_cli`;
+    const { withServer } = await import('../setup/mysql-test-db');
+    await withServer((c) => c.query(`CREATE DATABASE IF NOT EXISTS \`${url.pathname.slice(1)}\``));
+    await scenario(url.toString());
+  });
+});
