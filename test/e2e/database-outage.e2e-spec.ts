@@ -32,7 +32,12 @@ const base = mysqlBaseUrl();
       await post([bar()]).expect(200);
 
       await proxy.cut();
-      await new Promise((r) => setTimeout(r, 50));
+      // Straight away, while the pool still holds the dead sockets, then once more.
+      for (let i = 0; i < 2; i++) {
+        const read = await t.http.get('/api/v1/data').expect(503);
+        expect(read.headers['content-type']).toMatch(/application\/problem\+json/);
+        expect(read.body).toMatchObject({ code: 'DATABASE_UNAVAILABLE', status: 503 });
+      }
 
       const ready = await t.http.get('/health/ready').expect(503);
       expect(ready.body).toMatchObject({
@@ -41,11 +46,6 @@ const base = mysqlBaseUrl();
       });
       await t.http.get('/health').expect(200);
 
-      // The first query may still meet a pooled socket that has just died; what the client sees
-      // is always a problem document, and once the pool notices, a clean 503.
-      const read = await t.http.get('/api/v1/data');
-      expect(read.status).toBeGreaterThanOrEqual(500);
-      expect(read.headers['content-type']).toMatch(/application\/problem\+json/);
       const write = await post([bar({ date: '2024-01-03' })]).expect(503);
       expect(write.body).toMatchObject({ code: 'DATABASE_UNAVAILABLE', status: 503 });
 
