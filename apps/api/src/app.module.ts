@@ -1,19 +1,23 @@
 import { AppConfigModule, AppConfigOptions } from '@app/config';
 import { DatabaseModule } from '@app/database';
-import { LoggerModule } from '@app/observability';
+import { LoggerModule, LoggerOptions } from '@app/observability';
 import { DynamicModule, Module } from '@nestjs/common';
 import { HealthModule } from './health/health.module';
 import { HistoricalDataModule } from './historical-data/historical-data.module';
 
+export interface AppOptions extends AppConfigOptions {
+  log?: LoggerOptions;
+}
+
 @Module({})
 export class AppModule {
   /** `options` lets tests and the CLI pin configuration; the server passes nothing. */
-  static forRoot(options: AppConfigOptions = {}): DynamicModule {
+  static forRoot(options: AppOptions = {}): DynamicModule {
     return {
       module: AppModule,
       imports: [
         AppConfigModule.forRoot(options),
-        LoggerModule,
+        LoggerModule.forRoot(options.log),
         DatabaseModule,
         HealthModule,
         HistoricalDataModule,

@@ -1,10 +1,10 @@
-import { APP_CONFIG, AppConfig, AppConfigOptions } from '@app/config';
+import { APP_CONFIG, AppConfig } from '@app/config';
 import { assignRequestId, createValidationPipe, jsonBody, ProblemDetailsFilter } from '@app/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
-import { AppModule } from './app.module';
+import { AppModule, AppOptions } from './app.module';
 import { buildOpenApiDocument } from './openapi';
 
 /** JSON bodies: 10 000 bars with long symbols and string prices fit well inside this. */
@@ -45,7 +45,7 @@ export function configureApp(app: NestExpressApplication): void {
   });
 }
 
-export async function createApp(options: AppConfigOptions = {}): Promise<NestExpressApplication> {
+export async function createApp(options: AppOptions = {}): Promise<NestExpressApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(options), {
     bufferLogs: true,
     bodyParser: false,

@@ -3,6 +3,7 @@ import { getDataSourceToken } from '@nestjs/typeorm';
 import request from 'supertest';
 import type TestAgent from 'supertest/lib/agent';
 import { DataSource } from 'typeorm';
+import type { AppOptions } from '../../../apps/api/src/app.module';
 import { createApp } from '../../../apps/api/src/app.setup';
 import { mysqlBaseUrl, workerDatabaseUrl } from '../../setup/mysql-test-db';
 
@@ -16,11 +17,15 @@ export class TestApp {
 
   constructor(readonly dialect: Dialect) {}
 
-  async start(overrides: Record<string, string> = {}): Promise<void> {
+  async start(
+    overrides: Record<string, string> = {},
+    options: Omit<AppOptions, 'overrides'> = {},
+  ): Promise<void> {
     const databaseUrl = this.dialect === 'mysql' ? await workerDatabaseUrl() : 'sqlite::memory:';
     this.app = await createApp({
       overrides: { NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_URL: databaseUrl, ...overrides },
       ignoreEnvFile: true,
+      ...options,
     });
     await this.app.init();
     this.http = request(this.app.getHttpServer());
