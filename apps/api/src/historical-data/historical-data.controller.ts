@@ -17,6 +17,7 @@ import {
 } from '@nestjs/common';
 import {
   ApiBody,
+  ApiNoContentResponse,
   ApiExtraModels,
   ApiOkResponse,
   ApiOperation,
@@ -139,6 +140,7 @@ export class HistoricalDataController {
   @Delete(':id')
   @HttpCode(204)
   @ApiOperation({ summary: 'Delete one bar' })
+  @ApiNoContentResponse({ description: 'Deleted' })
   @ApiParam({ name: 'id', example: 1 })
   @ApiProblems('VALIDATION_ERROR', 'NOT_FOUND')
   remove(@Param('id', BarIdPipe) id: number): Promise<void> {

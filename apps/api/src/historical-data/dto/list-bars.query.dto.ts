@@ -1,3 +1,4 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import {
   IsIn,
@@ -43,6 +44,7 @@ const dateMessage = (args: ValidationArguments): string =>
 /** Filters shared by listing and bulk delete. */
 export class BarFilterQueryDto {
   /** Symbol to select, case-insensitive (e.g. AAPL, BRK.B, ^GSPC). */
+  @ApiPropertyOptional({ example: 'AAPL', pattern: SYMBOL_QUERY_PATTERN.source })
   @IsOptional()
   @Transform(upperTrim)
   @Matches(SYMBOL_QUERY_PATTERN, {
@@ -51,12 +53,14 @@ export class BarFilterQueryDto {
   symbol?: string;
 
   /** First date included, YYYY-MM-DD. */
+  @ApiPropertyOptional({ example: '2024-01-01', format: 'date' })
   @IsOptional()
   @Matches(ISO_DAY, { message: dateMessage })
   @IsISO8601({ strict: true, strictSeparator: true }, { message: dateMessage })
   start_date?: string;
 
   /** Last date included, YYYY-MM-DD; not before start_date. */
+  @ApiPropertyOptional({ example: '2024-12-31', format: 'date' })
   @IsOptional()
   @Matches(ISO_DAY, { message: dateMessage })
   @IsISO8601({ strict: true, strictSeparator: true }, { message: dateMessage })
@@ -65,7 +69,8 @@ export class BarFilterQueryDto {
 }
 
 export class ListBarsQueryDto extends BarFilterQueryDto {
-  /** 1-based page number (ignored with a cursor, once cursors exist). */
+  /** 1-based page number. */
+  @ApiPropertyOptional({ type: 'integer', example: 1 })
   @IsOptional()
   @Type(() => Number)
   @IsInt({ message: 'page must be a whole number >= 1' })
@@ -74,6 +79,7 @@ export class ListBarsQueryDto extends BarFilterQueryDto {
   page: number = 1;
 
   /** Rows per page, 1-1000. */
+  @ApiPropertyOptional({ type: 'integer', example: 100 })
   @IsOptional()
   @Type(() => Number)
   @IsInt({ message: 'limit must be a whole number between 1 and 1000' })

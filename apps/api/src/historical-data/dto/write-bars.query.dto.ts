@@ -1,3 +1,4 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsOptional } from 'class-validator';
 
@@ -9,11 +10,13 @@ export const CONFLICT_MODES = ['update', 'skip', 'error'] as const;
 
 export class WriteBarsQueryDto {
   /** What to do when (symbol, date) is already stored: update it, skip the row, or fail the row. */
+  @ApiPropertyOptional({ example: 'update' })
   @IsOptional()
   @IsIn(CONFLICT_MODES, { message: 'onConflict must be update, skip or error' })
   onConflict: (typeof CONFLICT_MODES)[number] = 'update';
 
   /** true: any invalid row refuses the whole request (422, nothing written). */
+  @ApiPropertyOptional({ example: false })
   @IsOptional()
   @Transform(toBoolean)
   @IsBoolean({ message: 'atomic must be true or false' })
