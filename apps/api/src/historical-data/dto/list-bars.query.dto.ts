@@ -1,3 +1,4 @@
+import { SYMBOL_PATTERN } from '@app/ingest';
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import {
@@ -13,7 +14,6 @@ import {
   ValidationOptions,
 } from 'class-validator';
 
-export const SYMBOL_QUERY_PATTERN = /^[A-Z0-9.\-^=_/:]{1,32}$/;
 const ISO_DAY = /^\d{4}-\d{2}-\d{2}$/;
 
 export const upperTrim = ({ value }: { value: unknown }): unknown =>
@@ -44,10 +44,10 @@ const dateMessage = (args: ValidationArguments): string =>
 /** Filters shared by listing and bulk delete. */
 export class BarFilterQueryDto {
   /** Symbol to select, case-insensitive (e.g. AAPL, BRK.B, ^GSPC). */
-  @ApiPropertyOptional({ example: 'AAPL', pattern: SYMBOL_QUERY_PATTERN.source })
+  @ApiPropertyOptional({ example: 'AAPL', pattern: '^[A-Za-z0-9.\\-^=_/:]{1,32}$' })
   @IsOptional()
   @Transform(upperTrim)
-  @Matches(SYMBOL_QUERY_PATTERN, {
+  @Matches(SYMBOL_PATTERN, {
     message: 'symbol must be 1-32 characters of A-Z 0-9 . - ^ = _ / :',
   })
   symbol?: string;
