@@ -1,4 +1,5 @@
 import { CreateHistoricalData1732000000000 } from './1732000000000-create-historical-data';
+import { CreateUploads1732000000001 } from './1732000000001-create-uploads';
 
 /** Every migration, in order. Listed explicitly so ts-jest, the API and the CLI load the same set. */
-export const MIGRATIONS = [CreateHistoricalData1732000000000];
+export const MIGRATIONS = [CreateHistoricalData1732000000000, CreateUploads1732000000001];

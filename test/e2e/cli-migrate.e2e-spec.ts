@@ -13,7 +13,7 @@ async function tables(config: ReturnType<typeof loadConfig>): Promise<string[]> 
   try {
     const runner = ds.createQueryRunner();
     const names = [];
-    for (const name of ['historical_data', 'migrations'])
+    for (const name of ['historical_data', 'migrations', 'uploads'])
       if (await runner.hasTable(name)) names.push(name);
     await runner.release();
     return names;
@@ -32,20 +32,25 @@ describe('cli migrate', () => {
   const scenario = async (databaseUrl: string) => {
     const config = loadConfig({ DATABASE_URL: databaseUrl });
     const cli = new MigrateCommand(config);
-    await cli.run(['revert']); // a clean slate whatever the database held
+    for (let i = 0; i < 3; i++) await cli.run(['revert']); // a clean slate whatever the database held
     await cli.run(['show']);
-    expect(log).toHaveBeenLastCalledWith('[ ] CreateHistoricalData1732000000000');
+    expect(log).toHaveBeenCalledWith('[ ] CreateHistoricalData1732000000000');
+    expect(log).toHaveBeenLastCalledWith('[ ] CreateUploads1732000000001');
 
     await cli.run(['run']);
     expect(log).toHaveBeenLastCalledWith(
-      'Applied 1 migration(s): CreateHistoricalData1732000000000',
+      'Applied 2 migration(s): CreateHistoricalData1732000000000, CreateUploads1732000000001',
     );
-    expect(await tables(config)).toEqual(['historical_data', 'migrations']);
+    expect(await tables(config)).toEqual(['historical_data', 'migrations', 'uploads']);
     await cli.run([]);
     expect(log).toHaveBeenLastCalledWith('Database is up to date.');
     await cli.run(['show']);
-    expect(log).toHaveBeenLastCalledWith('[X] CreateHistoricalData1732000000000');
+    expect(log).toHaveBeenCalledWith('[X] CreateHistoricalData1732000000000');
+    expect(log).toHaveBeenLastCalledWith('[X] CreateUploads1732000000001');
 
+    await cli.run(['revert']);
+    expect(log).toHaveBeenLastCalledWith('Reverted CreateUploads1732000000001.');
+    expect(await tables(config)).toEqual(['historical_data', 'migrations']);
     await cli.run(['revert']);
     expect(log).toHaveBeenLastCalledWith('Reverted CreateHistoricalData1732000000000.');
     expect(await tables(config)).toEqual(['migrations']);

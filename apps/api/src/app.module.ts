@@ -4,6 +4,7 @@ import { LoggerModule, LoggerOptions } from '@app/observability';
 import { DynamicModule, Module } from '@nestjs/common';
 import { HealthModule } from './health/health.module';
 import { HistoricalDataModule } from './historical-data/historical-data.module';
+import { UploadModule } from './upload/upload.module';
 
 export interface AppOptions extends AppConfigOptions {
   log?: LoggerOptions;
@@ -21,6 +22,7 @@ export class AppModule {
         DatabaseModule,
         HealthModule,
         HistoricalDataModule,
+        UploadModule,
       ],
     };
   }

@@ -13,6 +13,7 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     )
     .setVersion(API_VERSION)
     .addTag('historical-data', 'Daily bars: list, read, write, delete')
+    .addTag('uploads', 'CSV uploads: streaming ingest, async jobs, audit')
     .addTag('health', 'Liveness and readiness for orchestrators')
     .build();
   return SwaggerModule.createDocument(app, config, {

@@ -44,6 +44,8 @@ export interface AppConfig {
     corsOrigins: string[];
     requestTimeoutMs: number;
     uploadMaxBytes: number;
+    /** Where async uploads are spooled and rejected rows kept (errors CSV). */
+    uploadDir: string;
   };
   database: DatabaseConfig;
   log: { level: LogLevel; pretty: boolean };
@@ -104,6 +106,10 @@ class EnvironmentVariables {
   @IsInt({ message: 'UPLOAD_MAX_BYTES must be a whole number of bytes (>= 1024)' })
   @Min(1024)
   UPLOAD_MAX_BYTES?: number;
+
+  @IsOptional()
+  @IsString()
+  UPLOAD_DIR?: string;
 
   @IsOptional()
   @Transform(toInt)
@@ -204,6 +210,7 @@ export function loadConfig(raw: Record<string, string | undefined>): AppConfig {
         .filter(Boolean),
       requestTimeoutMs: env.REQUEST_TIMEOUT_MS ?? 30_000,
       uploadMaxBytes: env.UPLOAD_MAX_BYTES ?? 52_428_800,
+      uploadDir: env.UPLOAD_DIR ?? './data/uploads',
     },
     database: parseDatabase(
       env.DATABASE_URL,

@@ -3,6 +3,8 @@ import { Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { buildDataSourceOptions } from './data-source.options';
 import { HistoricalDataRepository } from './historical-data.repository';
+import { TransactionRunner } from './transaction.runner';
+import { UploadsRepository } from './uploads.repository';
 
 @Global()
 @Module({
@@ -17,7 +19,7 @@ import { HistoricalDataRepository } from './historical-data.repository';
       }),
     }),
   ],
-  providers: [HistoricalDataRepository],
-  exports: [HistoricalDataRepository],
+  providers: [TransactionRunner, HistoricalDataRepository, UploadsRepository],
+  exports: [TransactionRunner, HistoricalDataRepository, UploadsRepository],
 })
 export class DatabaseModule {}

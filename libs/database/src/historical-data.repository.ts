@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, QueryRunner } from 'typeorm';
-import { WriteLock } from './sqlite-write.lock';
+import { TransactionRunner } from './transaction.runner';
 import {
   Bar,
   BarFilter,
@@ -95,36 +95,20 @@ export function isUniqueViolation(err: unknown): boolean {
 @Injectable()
 export class HistoricalDataRepository {
   readonly dialect: Dialect;
-  private readonly lock = new WriteLock();
   private readonly now: string;
 
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly transactions: TransactionRunner,
+  ) {
     this.dialect = dataSource.options.type === 'mysql' ? 'mysql' : 'sqlite';
     this.now =
       this.dialect === 'mysql' ? 'CURRENT_TIMESTAMP(6)' : "strftime('%Y-%m-%d %H:%M:%f', 'now')";
   }
 
-  /**
-   * Runs `work` in one transaction. On SQLite it also waits its turn behind other writers,
-   * so every SQLite write must come through here.
-   */
+  /** Runs `work` in one transaction (see TransactionRunner: every SQLite write must come through it). */
   transaction<T>(work: (tx: QueryRunner) => Promise<T>): Promise<T> {
-    const run = async (): Promise<T> => {
-      const tx = this.dataSource.createQueryRunner();
-      await tx.connect();
-      await tx.startTransaction();
-      try {
-        const result = await work(tx);
-        await tx.commitTransaction();
-        return result;
-      } catch (err) {
-        if (tx.isTransactionActive) await tx.rollbackTransaction();
-        throw err;
-      } finally {
-        await tx.release();
-      }
-    };
-    return this.dialect === 'sqlite' ? this.lock.run(run) : run();
+    return this.transactions.run(work);
   }
 
   async findPage(query: BarPageQuery): Promise<{ rows: Bar[]; total: number }> {

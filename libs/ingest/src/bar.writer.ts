@@ -4,6 +4,7 @@ import {
   ConflictMode,
   HistoricalDataRepository,
   isUniqueViolation,
+  WriteCounts,
 } from '@app/database';
 import { Injectable } from '@nestjs/common';
 import type { QueryRunner } from 'typeorm';
@@ -32,6 +33,16 @@ export interface WriteReport {
   skipped: number;
   failed: number;
   errors: IndexedRowError[];
+}
+
+export interface BatchResult {
+  counts: WriteCounts;
+  /** Positions in the batch of pairs already stored (onConflict=error only). */
+  conflicts: number[];
+}
+
+export function alreadyExistsMessage(bar: BarRecord): string {
+  return `${bar.symbol} ${bar.date} is already stored (onConflict=error)`;
 }
 
 /** Thrown inside the transaction to undo an atomic write that found a stored pair in 'error' mode. */
@@ -106,32 +117,63 @@ export class BarWriter {
     indexes: number[],
     options: WriteOptions,
     onConflict: (e: IndexedRowError) => void,
-  ): Promise<{ inserted: number; updated: number; skipped: number }> {
+  ): Promise<WriteCounts> {
     const total = { inserted: 0, updated: 0, skipped: 0 };
     for (let start = 0; start < bars.length; start += BATCH_ROWS) {
-      let batch = bars.slice(start, start + BATCH_ROWS);
-      if (options.onConflict === 'error') {
-        const existing = await this.repository.findExistingKeys(batch, tx);
-        if (existing.size > 0) {
-          batch = batch.filter((bar, i) => {
-            if (!existing.has(barKey(bar.symbol, bar.date))) return true;
-            onConflict({
-              index: indexes[start + i],
-              field: 'date',
-              code: 'ALREADY_EXISTS',
-              message: `${bar.symbol} ${bar.date} is already stored (onConflict=error)`,
-            });
-            return false;
-          });
-          if (options.atomic) throw new AtomicAbort();
-        }
+      const batch = bars.slice(start, start + BATCH_ROWS);
+      const { counts, conflicts } = await this.writeBatch(tx, batch, options.onConflict);
+      for (const i of conflicts) {
+        const bar = batch[i];
+        onConflict({
+          index: indexes[start + i],
+          field: 'date',
+          code: 'ALREADY_EXISTS',
+          message: alreadyExistsMessage(bar),
+        });
       }
-      const counts = await this.repository.upsertBatch(tx, batch, options.onConflict);
+      if (conflicts.length && options.atomic) throw new AtomicAbort();
       total.inserted += counts.inserted;
       total.updated += counts.updated;
       total.skipped += counts.skipped;
     }
     return total;
+  }
+
+  /**
+   * Writes one batch (distinct pairs) inside `tx`. In 'error' mode stored pairs are not written
+   * and come back as `conflicts` (positions in `batch`).
+   */
+  async writeBatch(tx: QueryRunner, batch: BarRecord[], mode: ConflictMode): Promise<BatchResult> {
+    const conflicts = mode === 'error' ? await this.storedPositions(batch, tx) : [];
+    const skip = new Set(conflicts);
+    const toWrite = skip.size ? batch.filter((_, i) => !skip.has(i)) : batch;
+    const counts = await this.repository.upsertBatch(tx, toWrite, mode);
+    return { counts, conflicts };
+  }
+
+  /** What writeBatch would do, without writing (dry runs). */
+  async predictBatch(batch: BarRecord[], mode: ConflictMode): Promise<BatchResult> {
+    const stored = await this.storedPositions(batch);
+    const n = batch.length - stored.length;
+    if (mode === 'error')
+      return { counts: { inserted: n, updated: 0, skipped: 0 }, conflicts: stored };
+    return {
+      counts:
+        mode === 'skip'
+          ? { inserted: n, updated: 0, skipped: stored.length }
+          : { inserted: n, updated: stored.length, skipped: 0 },
+      conflicts: [],
+    };
+  }
+
+  private async storedPositions(batch: BarRecord[], tx?: QueryRunner): Promise<number[]> {
+    const existing = await this.repository.findExistingKeys(batch, tx);
+    if (existing.size === 0) return [];
+    const positions: number[] = [];
+    batch.forEach((bar, i) => {
+      if (existing.has(barKey(bar.symbol, bar.date))) positions.push(i);
+    });
+    return positions;
   }
 
   /**

@@ -1,8 +1,9 @@
 import { Module } from '@nestjs/common';
 import { BarWriter } from './bar.writer';
+import { CsvIngestor } from './csv.ingestor';
 
 @Module({
-  providers: [BarWriter],
-  exports: [BarWriter],
+  providers: [BarWriter, CsvIngestor],
+  exports: [BarWriter, CsvIngestor],
 })
 export class IngestModule {}

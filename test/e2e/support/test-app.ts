@@ -1,4 +1,7 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import request from 'supertest';
 import type TestAgent from 'supertest/lib/agent';
@@ -15,6 +18,9 @@ export class TestApp {
   http!: TestAgent;
   dataSource!: DataSource;
 
+  /** Spool and rejected-rows files of this app, removed on stop. */
+  readonly uploadDir = mkdtempSync(join(tmpdir(), 'hd-uploads-'));
+
   constructor(readonly dialect: Dialect) {}
 
   async start(
@@ -23,7 +29,13 @@ export class TestApp {
   ): Promise<void> {
     const databaseUrl = this.dialect === 'mysql' ? await workerDatabaseUrl() : 'sqlite::memory:';
     this.app = await createApp({
-      overrides: { NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_URL: databaseUrl, ...overrides },
+      overrides: {
+        NODE_ENV: 'test',
+        LOG_LEVEL: 'silent',
+        DATABASE_URL: databaseUrl,
+        UPLOAD_DIR: this.uploadDir,
+        ...overrides,
+      },
       ignoreEnvFile: true,
       ...options,
     });
@@ -34,13 +46,16 @@ export class TestApp {
 
   async stop(): Promise<void> {
     await this.app?.close();
+    rmSync(this.uploadDir, { recursive: true, force: true });
   }
 
   async truncate(): Promise<void> {
     if (this.dialect === 'mysql') {
       await this.dataSource.query('TRUNCATE TABLE historical_data');
+      await this.dataSource.query('TRUNCATE TABLE uploads');
     } else {
       await this.dataSource.query('DELETE FROM historical_data');
+      await this.dataSource.query('DELETE FROM uploads');
       await this.dataSource.query("DELETE FROM sqlite_sequence WHERE name = 'historical_data'");
     }
   }

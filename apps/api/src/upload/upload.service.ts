@@ -1,0 +1,344 @@
+import { APP_CONFIG, AppConfig } from '@app/config';
+import { AppError, NotFoundError } from '@app/common';
+import { HistoricalDataRepository, UploadRecord, UploadsRepository } from '@app/database';
+import {
+  CsvFormatError,
+  CsvHeaderError,
+  CsvIngestOptions,
+  CsvIngestReport,
+  CsvIngestor,
+  IngestInterruptedError,
+} from '@app/ingest';
+import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import type { Request } from 'express';
+import { randomUUID } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { ListUploadsQueryDto, UploadQueryDto } from './dto/upload.query.dto';
+import { RejectedRowsFile, REJECTED_HEADER } from './rejected-rows.file';
+import { ByteLimit, openUploadSource } from './upload-source';
+
+export interface UploadReport extends CsvIngestReport {
+  uploadId: string;
+  status: 'completed';
+  dryRun: boolean;
+  durationMs: number;
+}
+
+export interface UploadAccepted {
+  uploadId: string;
+  status: 'queued';
+  statusUrl: string;
+}
+
+export interface UploadView {
+  uploadId: string;
+  status: UploadRecord['status'];
+  mode: UploadRecord['mode'];
+  source: UploadRecord['source'];
+  fileName: string | null;
+  client: string | null;
+  options: Record<string, unknown>;
+  progress: { bytesRead: number; bytesTotal: number | null; rows: number };
+  report: Omit<CsvIngestReport, 'errorCounts'> & { errorCounts: Record<string, number> };
+  message: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  durationMs: number | null;
+}
+
+export function toView(u: UploadRecord, withErrors = true): UploadView {
+  return {
+    uploadId: u.id,
+    status: u.status,
+    mode: u.mode,
+    source: u.source,
+    fileName: u.fileName,
+    client: u.client,
+    options: u.options,
+    progress: { bytesRead: u.bytesRead, bytesTotal: u.bytesTotal, rows: u.rows },
+    report: {
+      rows: u.rows,
+      inserted: u.inserted,
+      updated: u.updated,
+      skipped: u.skipped,
+      failed: u.failed,
+      errors: withErrors ? u.errors : [],
+      errorsTruncated: u.errorsTruncated || (!withErrors && u.errors.length > 0),
+      errorCounts: u.errorCounts,
+    },
+    message: u.message,
+    createdAt: u.createdAt,
+    startedAt: u.startedAt,
+    finishedAt: u.finishedAt,
+    durationMs: u.durationMs,
+  };
+}
+
+/** Uploads: sync (stream → report) and async (spool → 202 → background), all recorded in `uploads`. */
+@Injectable()
+export class UploadService implements OnApplicationBootstrap {
+  private readonly logger = new Logger(UploadService.name);
+  private readonly running = new Set<Promise<void>>();
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly ingestor: CsvIngestor,
+    private readonly uploads: UploadsRepository,
+    private readonly bars: HistoricalDataRepository,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await mkdir(this.config.http.uploadDir, { recursive: true });
+    const interrupted = await this.uploads.interruptUnfinished(
+      'the service stopped before this upload finished; upload the file again',
+    );
+    if (interrupted)
+      this.logger.warn(
+        `marked ${interrupted} unfinished upload(s) from a previous run as interrupted`,
+      );
+  }
+
+  /** Background uploads still running (graceful shutdown waits for or interrupts these). */
+  get inFlight(): ReadonlySet<Promise<void>> {
+    return this.running;
+  }
+
+  async upload(
+    req: Request,
+    query: UploadQueryDto,
+    preferAsync: boolean,
+  ): Promise<UploadReport | UploadAccepted> {
+    const limit = this.config.http.uploadMaxBytes;
+    const source = await openUploadSource(req, limit);
+    const id = randomUUID();
+    const options = {
+      onConflict: query.onConflict,
+      atomic: query.atomic,
+      dryRun: query.dryRun,
+      symbol: query.symbol,
+      dateFormat: query.dateFormat,
+    };
+    const isAsync = query.async || preferAsync;
+    const record = {
+      id,
+      mode: isAsync ? ('async' as const) : ('sync' as const),
+      source: 'csv' as const,
+      fileName: source.fileName,
+      client: req.ip,
+      options,
+    };
+    if (!isAsync) {
+      await this.uploads.create({
+        ...record,
+        status: 'processing',
+        bytesTotal: source.declaredBytes,
+      });
+      return this.runSync(id, source.stream, options);
+    }
+
+    // Async: the whole file goes to disk first (still streaming, still limited), then 202.
+    const spool = this.spoolPath(id);
+    const started = performance.now();
+    try {
+      await pipeline(source.stream, createWriteStream(spool));
+    } catch (err) {
+      await rm(spool, { force: true });
+      await this.uploads.create({ ...record, status: 'failed', bytesTotal: source.declaredBytes });
+      await this.recordFailure(id, err, source.stream.bytes, started);
+      throw err;
+    }
+    await this.uploads.create({ ...record, status: 'queued', bytesTotal: source.stream.bytes });
+    const job = this.runAsync(id, spool, source.stream.bytes, options).finally(() =>
+      this.running.delete(job),
+    );
+    this.running.add(job);
+    return { uploadId: id, status: 'queued', statusUrl: `/api/v1/uploads/${id}` };
+  }
+
+  async get(id: string): Promise<UploadView> {
+    return toView(await this.find(id));
+  }
+
+  async list(query: ListUploadsQueryDto) {
+    const { rows, total } = await this.uploads.list(query.limit, (query.page - 1) * query.limit);
+    return {
+      data: rows.map((u) => toView(u, false)),
+      pagination: {
+        page: query.page,
+        limit: query.limit,
+        total,
+        totalPages: Math.ceil(total / query.limit),
+      },
+    };
+  }
+
+  /** The rejected rows as CSV (header only when there were none). */
+  async rejectedRows(id: string): Promise<Readable | string> {
+    await this.find(id);
+    const path = this.rejectedPath(id);
+    const exists = await stat(path).then(
+      () => true,
+      () => false,
+    );
+    return exists ? createReadStream(path) : REJECTED_HEADER;
+  }
+
+  private async find(id: string): Promise<UploadRecord> {
+    const upload = /^[0-9a-f-]{36}$/.test(id) ? await this.uploads.findById(id) : null;
+    if (!upload) throw new NotFoundError(`No upload with id ${id}.`);
+    return upload;
+  }
+
+  private async runSync(
+    id: string,
+    stream: ByteLimit,
+    options: Omit<CsvIngestOptions, 'uploadId'>,
+  ): Promise<UploadReport> {
+    const started = performance.now();
+    const rejected = new RejectedRowsFile(this.rejectedPath(id));
+    let report: CsvIngestReport;
+    try {
+      report = await this.ingestor.ingest(
+        stream,
+        { ...options, uploadId: id, onRejected: (r, e) => rejected.add(r, e) },
+        this.bars.dialect,
+      );
+    } catch (err) {
+      await rejected.close();
+      await this.recordFailure(id, err, stream.bytes, started);
+      throw this.toHttpError(err);
+    }
+    await rejected.close();
+    return this.complete(id, report, stream.bytes, started, options);
+  }
+
+  private async runAsync(
+    id: string,
+    spool: string,
+    bytes: number,
+    options: Omit<CsvIngestOptions, 'uploadId'>,
+  ): Promise<void> {
+    const started = performance.now();
+    const rejected = new RejectedRowsFile(this.rejectedPath(id));
+    const counter = new ByteLimit(Number.MAX_SAFE_INTEGER);
+    try {
+      await this.uploads.markProcessing(id);
+      const report = await this.ingestor.ingest(
+        createReadStream(spool).pipe(counter),
+        {
+          ...options,
+          uploadId: id,
+          onRejected: (r, e) => rejected.add(r, e),
+          onProgress: (rows) => {
+            this.uploads.setProgress(id, counter.bytes, rows).catch(() => undefined);
+          },
+        },
+        this.bars.dialect,
+      );
+      await rejected.close();
+      await this.complete(id, report, bytes, started, options).catch((err: unknown) => {
+        if (!(err instanceof AppError && err.code === 'ROWS_REJECTED')) throw err;
+      });
+    } catch (err) {
+      await rejected.close();
+      await this.recordFailure(id, err, counter.bytes, started).catch((e: unknown) =>
+        this.logger.error({ err: e, uploadId: id }, 'could not record the failure of an upload'),
+      );
+    } finally {
+      await rm(spool, { force: true });
+    }
+  }
+
+  private async complete(
+    id: string,
+    report: CsvIngestReport,
+    bytes: number,
+    started: number,
+    options: Omit<CsvIngestOptions, 'uploadId'>,
+  ): Promise<UploadReport> {
+    const durationMs = Math.round(performance.now() - started);
+    const rejectedAtomically = options.atomic && report.failed > 0 && !options.dryRun;
+    await this.uploads.finish(id, {
+      status: rejectedAtomically ? 'failed' : 'completed',
+      bytesRead: bytes,
+      rows: report.rows,
+      failed: report.failed,
+      errorCounts: report.errorCounts,
+      errors: report.errors,
+      errorsTruncated: report.errorsTruncated,
+      message: rejectedAtomically
+        ? `${report.failed} row(s) failed; atomic=true, so nothing was written`
+        : undefined,
+      durationMs,
+    });
+    const body: UploadReport = {
+      uploadId: id,
+      status: 'completed',
+      ...report,
+      dryRun: options.dryRun,
+      durationMs,
+    };
+    if (rejectedAtomically) {
+      const { errors, ...counts } = body;
+      throw new AppError(
+        'ROWS_REJECTED',
+        `${report.failed} of ${report.rows} rows are invalid; atomic=true, so nothing was written.`,
+        { errors, extensions: { ...counts, status: 'failed' } },
+      );
+    }
+    return body;
+  }
+
+  private async recordFailure(
+    id: string,
+    err: unknown,
+    bytes: number,
+    started: number,
+  ): Promise<void> {
+    const partial = err instanceof IngestInterruptedError ? err.report : undefined;
+    const cause = err instanceof IngestInterruptedError ? err.cause : err;
+    await this.uploads.finish(id, {
+      status: 'failed',
+      bytesRead: bytes,
+      rows: partial?.rows ?? 0,
+      failed: partial?.failed ?? 0,
+      errorCounts: partial?.errorCounts ?? {},
+      errors: partial?.errors ?? [],
+      errorsTruncated: partial?.errorsTruncated ?? false,
+      message: cause instanceof Error ? cause.message : String(cause),
+      durationMs: performance.now() - started,
+    });
+  }
+
+  private toHttpError(err: unknown): unknown {
+    const cause = err instanceof IngestInterruptedError ? err.cause : err;
+    if (cause instanceof CsvHeaderError) {
+      return new AppError('INVALID_CSV_HEADER', cause.message, {
+        errors: cause.missing.map((c) => ({
+          field: c,
+          message: `required column "${c}" is missing`,
+        })),
+        extensions: { missing: cause.missing, found: cause.found },
+      });
+    }
+    if (cause instanceof CsvFormatError) {
+      return cause.problem === 'EMPTY_FILE'
+        ? new AppError('EMPTY_FILE', cause.message)
+        : new AppError('UNSUPPORTED_MEDIA_TYPE', cause.message);
+    }
+    return cause;
+  }
+
+  private spoolPath(id: string): string {
+    return join(this.config.http.uploadDir, `${id}.csv`);
+  }
+
+  private rejectedPath(id: string): string {
+    return join(this.config.http.uploadDir, `${id}.rejected.csv`);
+  }
+}

@@ -1,0 +1,206 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, QueryRunner } from 'typeorm';
+import type { WriteCounts } from './historical-data.types';
+import { TransactionRunner } from './transaction.runner';
+
+export const UPLOAD_STATUSES = [
+  'queued',
+  'processing',
+  'completed',
+  'failed',
+  'interrupted',
+] as const;
+export type UploadStatus = (typeof UPLOAD_STATUSES)[number];
+
+export interface UploadRowError {
+  line: number;
+  column: string;
+  value: string;
+  code: string;
+  message: string;
+}
+
+export interface UploadRecord {
+  id: string;
+  status: UploadStatus;
+  mode: 'sync' | 'async';
+  source: 'csv' | 'cli';
+  fileName: string | null;
+  client: string | null;
+  options: Record<string, unknown>;
+  bytesTotal: number | null;
+  bytesRead: number;
+  rows: number;
+  inserted: number;
+  updated: number;
+  skipped: number;
+  failed: number;
+  errorCounts: Record<string, number>;
+  errors: UploadRowError[];
+  errorsTruncated: boolean;
+  message: string | null;
+  durationMs: number | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+export interface NewUpload {
+  id: string;
+  status: UploadStatus;
+  mode: 'sync' | 'async';
+  source: 'csv' | 'cli';
+  fileName?: string;
+  client?: string;
+  options: Record<string, unknown>;
+  bytesTotal?: number;
+}
+
+export interface UploadOutcome {
+  status: UploadStatus;
+  bytesRead: number;
+  rows: number;
+  failed: number;
+  errorCounts: Record<string, number>;
+  errors: UploadRowError[];
+  errorsTruncated: boolean;
+  message?: string;
+  durationMs: number;
+}
+
+type Row = Record<string, unknown>;
+
+const num = (v: unknown): number => Number(v ?? 0);
+const json = <T>(v: unknown, fallback: T): T =>
+  typeof v === 'string' && v ? (JSON.parse(v) as T) : fallback;
+/** MySQL DATETIME(6) and SQLite text timestamps → ISO 8601 UTC. */
+const iso = (v: unknown): string | null =>
+  v === null || v === undefined ? null : `${String(v).replace(' ', 'T').replace(/Z?$/, '')}Z`;
+
+function toRecord(r: Row): UploadRecord {
+  return {
+    id: String(r.id),
+    status: r.status as UploadStatus,
+    mode: r.mode as 'sync' | 'async',
+    source: r.source as 'csv' | 'cli',
+    fileName: (r.file_name as string | null) ?? null,
+    client: (r.client as string | null) ?? null,
+    options: json(r.options, {}),
+    bytesTotal: r.bytes_total === null ? null : num(r.bytes_total),
+    bytesRead: num(r.bytes_read),
+    rows: num(r.row_count),
+    inserted: num(r.inserted),
+    updated: num(r.updated),
+    skipped: num(r.skipped),
+    failed: num(r.failed),
+    errorCounts: json(r.error_counts, {}),
+    errors: json(r.errors, []),
+    errorsTruncated: num(r.errors_truncated) === 1,
+    message: (r.message as string | null) ?? null,
+    durationMs: r.duration_ms === null ? null : num(r.duration_ms),
+    createdAt: iso(r.created_at)!,
+    startedAt: iso(r.started_at),
+    finishedAt: iso(r.finished_at),
+  };
+}
+
+/** uploads, and nothing else: the audit trail and async status of every CSV upload or import. */
+@Injectable()
+export class UploadsRepository {
+  private readonly now: string;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly transactions: TransactionRunner,
+  ) {
+    this.now =
+      dataSource.options.type === 'mysql'
+        ? 'CURRENT_TIMESTAMP(6)'
+        : "strftime('%Y-%m-%d %H:%M:%f', 'now')";
+  }
+
+  async create(u: NewUpload): Promise<void> {
+    await this.transactions.execute(
+      `INSERT INTO uploads (id, status, mode, source, file_name, client, options, bytes_total, started_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ${u.status === 'processing' ? this.now : 'NULL'})`,
+      [
+        u.id,
+        u.status,
+        u.mode,
+        u.source,
+        u.fileName ?? null,
+        u.client ?? null,
+        JSON.stringify(u.options),
+        u.bytesTotal ?? null,
+      ],
+    );
+  }
+
+  async markProcessing(id: string): Promise<void> {
+    await this.transactions.execute(
+      `UPDATE uploads SET status = 'processing', started_at = ${this.now} WHERE id = ?`,
+      [id],
+    );
+  }
+
+  /** Adds one committed batch's counts, inside that batch's transaction. */
+  async addCommitted(tx: QueryRunner, id: string, c: WriteCounts): Promise<void> {
+    await tx.query(
+      'UPDATE uploads SET inserted = inserted + ?, updated = updated + ?, skipped = skipped + ? WHERE id = ?',
+      [c.inserted, c.updated, c.skipped, id],
+    );
+  }
+
+  /** Progress of a running upload (bytes and rows read so far), for status polling. */
+  async setProgress(id: string, bytesRead: number, rows: number): Promise<void> {
+    await this.transactions.execute(
+      'UPDATE uploads SET bytes_read = ?, row_count = ? WHERE id = ?',
+      [bytesRead, rows, id],
+    );
+  }
+
+  async finish(id: string, o: UploadOutcome): Promise<void> {
+    await this.transactions.execute(
+      `UPDATE uploads SET status = ?, bytes_read = ?, row_count = ?, failed = ?, error_counts = ?, errors = ?,
+       errors_truncated = ?, message = ?, duration_ms = ?, finished_at = ${this.now} WHERE id = ?`,
+      [
+        o.status,
+        o.bytesRead,
+        o.rows,
+        o.failed,
+        JSON.stringify(o.errorCounts),
+        JSON.stringify(o.errors),
+        o.errorsTruncated ? 1 : 0,
+        o.message ?? null,
+        Math.round(o.durationMs),
+        id,
+      ],
+    );
+  }
+
+  async findById(id: string): Promise<UploadRecord | null> {
+    const rows = await this.dataSource.query<Row[]>('SELECT * FROM uploads WHERE id = ?', [id]);
+    return rows.length ? toRecord(rows[0]) : null;
+  }
+
+  async list(limit: number, offset: number): Promise<{ rows: UploadRecord[]; total: number }> {
+    const [rows, count] = await Promise.all([
+      this.dataSource.query<Row[]>(
+        'SELECT * FROM uploads ORDER BY created_at DESC, id LIMIT ? OFFSET ?',
+        [limit, offset],
+      ),
+      this.dataSource.query<{ total: number | string }[]>('SELECT COUNT(*) AS total FROM uploads'),
+    ]);
+    return { rows: rows.map(toRecord), total: Number(count[0]?.total ?? 0) };
+  }
+
+  /** On start-up: whatever a previous process left running can no longer finish. */
+  async interruptUnfinished(reason: string): Promise<number> {
+    return this.transactions.execute(
+      `UPDATE uploads SET status = 'interrupted', message = ?, finished_at = ${this.now}
+       WHERE status IN ('queued', 'processing')`,
+      [reason],
+    );
+  }
+}

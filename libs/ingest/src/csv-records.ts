@@ -1,0 +1,136 @@
+import { parse } from 'fast-csv';
+import type { Readable } from 'node:stream';
+
+export interface CsvRecord {
+  /** Physical line where the record starts (the header is line 1). */
+  line: number;
+  fields: string[];
+}
+
+export type CsvProblem = 'EMPTY_FILE' | 'NOT_CSV';
+
+export class CsvFormatError extends Error {
+  constructor(
+    readonly problem: CsvProblem,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'CsvFormatError';
+  }
+}
+
+/** A record the parser could not split (an unterminated quote runs to the end of the file). */
+export class CsvRecordError extends Error {
+  constructor(
+    readonly line: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'CsvRecordError';
+  }
+}
+
+const DELIMITERS = [',', ';', '\t'] as const;
+
+/** The delimiter that occurs most often outside quotes in the header line. */
+export function detectDelimiter(headerLine: string): string {
+  const counts = new Map<string, number>(DELIMITERS.map((d) => [d, 0]));
+  let quoted = false;
+  for (const ch of headerLine) {
+    if (ch === '"') quoted = !quoted;
+    else if (!quoted && counts.has(ch)) counts.set(ch, counts.get(ch)! + 1);
+  }
+  let best = ',';
+  for (const d of DELIMITERS) if (counts.get(d)! > counts.get(best)!) best = d;
+  return best;
+}
+
+/** NUL bytes or mostly non-text in the first chunk: an image, a zip, a spreadsheet. */
+function looksBinary(head: Buffer): boolean {
+  const sample = head.subarray(0, 4096);
+  if (sample.includes(0)) return true;
+  let control = 0;
+  for (const byte of sample) if (byte < 9 || (byte > 13 && byte < 32)) control++;
+  return sample.length > 0 && control / sample.length > 0.1;
+}
+
+/**
+ * Reads CSV records from a byte stream with their physical start lines. The header is the first
+ * record. Delimiter (comma, semicolon, tab) is detected from the first line; a UTF-8 BOM is
+ * dropped; quoted fields may hold delimiters, quotes and newlines; CRLF and LF both work.
+ * Empty lines are skipped but counted. Backpressure flows to `source` through async iteration.
+ */
+export async function* readCsvRecords(source: Readable): AsyncGenerator<CsvRecord> {
+  const iterator = source[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
+  // Peek until the first line is complete (or 64 KiB) to detect binary input and the delimiter.
+  let head = Buffer.alloc(0);
+  let done = false;
+  while (!done && head.indexOf(10) === -1 && head.length < 65_536) {
+    const next = await iterator.next();
+    if (next.done) done = true;
+    else
+      head = Buffer.concat([
+        head,
+        Buffer.isBuffer(next.value) ? next.value : Buffer.from(next.value),
+      ]);
+  }
+  if (head.length >= 3 && head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf)
+    head = head.subarray(3);
+  if (looksBinary(head))
+    throw new CsvFormatError('NOT_CSV', 'The file is not CSV text (binary content found).');
+  if (head.toString('utf8').trim() === '' && done)
+    throw new CsvFormatError('EMPTY_FILE', 'The file is empty.');
+
+  const newline = head.indexOf(10);
+  const delimiter = detectDelimiter(
+    head.subarray(0, newline === -1 ? head.length : newline).toString('utf8'),
+  );
+  const parser = parse({ headers: false, ignoreEmpty: false, delimiter, trim: false });
+
+  // Feed the parser from the source, honouring its backpressure. When the consumer stops early
+  // the feeder stops too; the source is left for the caller to close (an HTTP request must stay
+  // open long enough to carry the error response).
+  let stopped = false;
+  const drained = (): Promise<void> =>
+    new Promise((resolve) => {
+      parser.once('drain', resolve);
+      parser.once('close', resolve);
+    });
+  void (async () => {
+    try {
+      if (head.length && !parser.write(head)) await drained();
+      while (!done && !stopped) {
+        const next = await iterator.next();
+        if (next.done || stopped) break;
+        if (!parser.write(next.value)) await drained();
+      }
+      if (!stopped) parser.end();
+    } catch (err) {
+      parser.destroy(err as Error);
+    }
+  })();
+
+  let line = 1;
+  try {
+    for await (const fields of parser as AsyncIterable<string[]>) {
+      const start = line;
+      line += 1;
+      for (const f of fields) {
+        for (let i = f.indexOf('\n'); i !== -1; i = f.indexOf('\n', i + 1)) line++;
+      }
+      if (fields.length === 0) continue;
+      yield { line: start, fields };
+    }
+  } catch (err) {
+    if (err instanceof Error && err.message.startsWith('Parse Error')) {
+      throw new CsvRecordError(
+        line,
+        `the record starting on line ${line} is malformed (${err.message.replace(/^Parse Error: /, '')})`,
+      );
+    }
+    throw err;
+  } finally {
+    stopped = true;
+    if (!parser.destroyed) parser.destroy();
+  }
+}
