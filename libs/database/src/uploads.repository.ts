@@ -76,7 +76,7 @@ const json = <T>(v: unknown, fallback: T): T =>
   typeof v === 'string' && v ? (JSON.parse(v) as T) : fallback;
 /** MySQL DATETIME(6) and SQLite text timestamps → ISO 8601 UTC. */
 const iso = (v: unknown): string | null =>
-  v === null || v === undefined ? null : `${String(v).replace(' ', 'T').replace(/Z?$/, '')}Z`;
+  typeof v === 'string' ? `${v.replace(' ', 'T').replace(/Z?$/, '')}Z` : null;
 
 function toRecord(r: Row): UploadRecord {
   return {

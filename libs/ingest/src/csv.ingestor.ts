@@ -289,7 +289,7 @@ class IngestRun {
         result.errors.map((e) => ({
           line,
           column: columnName(columns, header, e.field),
-          value: truncate(String(raw[e.field] ?? '')),
+          value: truncate(cellOf(raw[e.field])),
           code: e.code,
           message: e.message,
         })),
@@ -333,6 +333,11 @@ function columnName(columns: ColumnMap, header: string[], field: BarField): stri
   return field === 'symbol'
     ? 'symbol (query parameter)'
     : (header[columns.index[field] ?? -1] ?? field);
+}
+
+/** CSV cells are strings; the query symbol stands in as a string too. */
+function cellOf(value: unknown): string {
+  return typeof value === 'string' ? value : '';
 }
 
 function truncate(value: string): string {
