@@ -104,7 +104,8 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     if (known) {
       const problem = base(known.code, known.detail, known.status);
       if (known.options.errors) problem.errors = known.options.errors;
-      return { ...problem, ...known.options.extensions };
+      // Extensions add members; they never replace the standard ones (status, code, ...).
+      return { ...known.options.extensions, ...problem };
     }
 
     if (exception instanceof HttpException) {

@@ -32,6 +32,11 @@ export class CsvRecordError extends Error {
 
 const DELIMITERS = [',', ';', '\t'] as const;
 
+/** No real bar needs more than a few hundred bytes; this bounds memory and parsing per line. */
+export const MAX_LINE_BYTES = 4 * 1024 * 1024;
+
+class LineTooLongError extends Error {}
+
 /** The delimiter that occurs most often outside quotes in the header line. */
 export function detectDelimiter(headerLine: string): string {
   const counts = new Map<string, number>(DELIMITERS.map((d) => [d, 0]));
@@ -96,15 +101,34 @@ export async function* readCsvRecords(source: Readable): AsyncGenerator<CsvRecor
       parser.once('drain', resolve);
       parser.once('close', resolve);
     });
+  // fast-csv re-scans an unfinished row on every write, which is quadratic in the row's length:
+  // chunks without a newline are held back and written together once one arrives, and a line
+  // longer than MAX_LINE_BYTES ends the file as one malformed record.
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  const feed = async (chunk: Buffer): Promise<void> => {
+    if (chunk.indexOf(10) === -1) {
+      pending.push(chunk);
+      pendingBytes += chunk.length;
+      if (pendingBytes > MAX_LINE_BYTES) throw new LineTooLongError();
+      return;
+    }
+    const out = pending.length ? Buffer.concat([...pending, chunk]) : chunk;
+    pending = [];
+    pendingBytes = 0;
+    if (!parser.write(out)) await drained();
+  };
   void (async () => {
     try {
-      if (head.length && !parser.write(head)) await drained();
+      if (head.length) await feed(head);
       while (!done && !stopped) {
         const next = await iterator.next();
         if (next.done || stopped) break;
-        if (!parser.write(next.value)) await drained();
+        await feed(Buffer.isBuffer(next.value) ? next.value : Buffer.from(next.value));
       }
-      if (!stopped) parser.end();
+      if (stopped) return;
+      if (pending.length) parser.write(Buffer.concat(pending));
+      parser.end();
     } catch (err) {
       parser.destroy(err as Error);
     }
@@ -112,7 +136,7 @@ export async function* readCsvRecords(source: Readable): AsyncGenerator<CsvRecor
 
   let line = 1;
   try {
-    for await (const fields of parser as AsyncIterable<string[]>) {
+    for await (const fields of rowsOf(parser)) {
       const start = line;
       line += 1;
       for (const f of fields) {
@@ -122,6 +146,12 @@ export async function* readCsvRecords(source: Readable): AsyncGenerator<CsvRecor
       yield { line: start, fields };
     }
   } catch (err) {
+    if (err instanceof LineTooLongError) {
+      throw new CsvRecordError(
+        line,
+        `line ${line} is longer than ${MAX_LINE_BYTES} bytes; the rest of the file was not read`,
+      );
+    }
     if (err instanceof Error && err.message.startsWith('Parse Error')) {
       throw new CsvRecordError(
         line,
@@ -132,5 +162,52 @@ export async function* readCsvRecords(source: Readable): AsyncGenerator<CsvRecor
   } finally {
     stopped = true;
     if (!parser.destroyed) parser.destroy();
+  }
+}
+
+/**
+ * The parser's rows, in order, then its error if any. (Async-iterating the stream itself would
+ * drop rows still buffered when the parser fails at the end of the file.) The queue is bounded:
+ * the parser is paused while it holds more than HIGH_WATER rows, which pushes back on the source.
+ */
+async function* rowsOf(parser: Readable): AsyncGenerator<string[]> {
+  const HIGH_WATER = 2048;
+  let queue: string[][] = [];
+  let read = 0;
+  let failure: Error | undefined;
+  let ended = false;
+  let wake: (() => void) | undefined;
+  const notify = (): void => {
+    wake?.();
+    wake = undefined;
+  };
+  parser.on('data', (row: string[]) => {
+    queue.push(row);
+    if (queue.length - read >= HIGH_WATER) parser.pause();
+    notify();
+  });
+  parser.once('error', (err: Error) => {
+    failure = err;
+    notify();
+  });
+  for (const event of ['end', 'close']) {
+    parser.once(event, () => {
+      ended = true;
+      notify();
+    });
+  }
+  for (;;) {
+    if (read < queue.length) {
+      yield queue[read++];
+      if (read === queue.length) {
+        queue = [];
+        read = 0;
+        if (parser.isPaused()) parser.resume();
+      }
+      continue;
+    }
+    if (failure) throw failure;
+    if (ended) return;
+    await new Promise<void>((resolve) => (wake = resolve));
   }
 }

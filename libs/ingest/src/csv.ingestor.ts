@@ -163,10 +163,10 @@ class IngestRun {
       return p;
     };
 
+    let columns: ColumnMap | undefined;
+    let header: string[] = [];
+    let batch: Batch | undefined;
     try {
-      let columns: ColumnMap | undefined;
-      let header: string[] = [];
-      let batch: Batch | undefined;
       for await (const record of readCsvRecords(source)) {
         if (failure) break;
         if (!columns) {
@@ -196,7 +196,6 @@ class IngestRun {
       if (!columns) throw new CsvFormatError('EMPTY_FILE', 'The file is empty.');
       if (this.report.rows === 0)
         throw new CsvFormatError('EMPTY_FILE', 'The file has a header but no rows.');
-      if (batch!.bars.length && !failure) void dispatch(batch!);
     } catch (err) {
       if (err instanceof CsvRecordError) {
         // An unterminated quote swallowed the rest of the file: one rejected record, then the end.
@@ -214,6 +213,8 @@ class IngestRun {
         failure ??= err;
       }
     }
+    // The last, partial batch: also after a malformed final record, which ends the file.
+    if (batch?.bars.length && !failure) void dispatch(batch);
     while (inFlight.size) await Promise.allSettled(inFlight);
     this.options.onProgress?.(this.report.rows);
     if (failure) {

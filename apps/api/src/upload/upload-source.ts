@@ -1,6 +1,7 @@
 import { AppError } from '@app/common';
 import busboy from 'busboy';
 import type { Request } from 'express';
+import type { Socket } from 'node:net';
 import { PassThrough, Readable, Transform, TransformCallback } from 'node:stream';
 
 /** The client went away before the body was complete. */
@@ -21,6 +22,28 @@ export function payloadTooLarge(limit: number): AppError {
     },
   );
 }
+
+/** How long an over-limit client may keep sending (discarded) after its 413 before we hang up. */
+const LINGER_MS = 2000;
+
+/**
+ * After a 413 the client is usually still sending. Closing the socket outright while its bytes
+ * are unread makes the kernel answer with a reset, and many clients then lose the 413 itself.
+ * So: finish the response, half-close (FIN), discard whatever still arrives without parsing it,
+ * and hang up after LINGER_MS at most.
+ */
+function lingeringCloseAfterResponse(req: Request): void {
+  const socket = req.socket as Socket & { destroySoon?: () => void };
+  socket.destroySoon = () => {
+    socket.end();
+    req.resume();
+    socket.resume();
+    setTimeout(() => socket.destroy(), LINGER_MS).unref();
+  };
+}
+
+const isTooLarge = (err: unknown): boolean =>
+  err instanceof AppError && err.code === 'PAYLOAD_TOO_LARGE';
 
 /** Counts bytes and fails the stream the moment they exceed the limit. */
 export class ByteLimit extends Transform {
@@ -58,9 +81,13 @@ const RAW_TYPES = [
 export async function openUploadSource(req: Request, limit: number): Promise<UploadSource> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit && !req.is('multipart/form-data')) {
+    lingeringCloseAfterResponse(req);
     throw payloadTooLarge(limit);
   }
   const counted = new ByteLimit(limit);
+  counted.once('error', (err) => {
+    if (isTooLarge(err)) lingeringCloseAfterResponse(req);
+  });
   const abort = (): void => {
     if (!req.complete) counted.destroy(new ClientAbortedError());
   };
@@ -70,7 +97,9 @@ export async function openUploadSource(req: Request, limit: number): Promise<Upl
   if (req.is('multipart/form-data')) {
     const file = await firstFilePart(req, limit);
     file.stream.pipe(counted);
-    file.stream.once('error', (err: Error) => counted.destroy(err));
+    file.stream.once('error', (err: Error) =>
+      counted.destroy(req.complete ? err : new ClientAbortedError()),
+    );
     return { stream: counted, fileName: file.name, declaredBytes: undefined };
   }
   if (!req.is(RAW_TYPES)) {
@@ -80,7 +109,7 @@ export async function openUploadSource(req: Request, limit: number): Promise<Upl
     );
   }
   req.pipe(counted);
-  req.once('error', (err: Error) => counted.destroy(err));
+  req.once('error', (err: Error) => counted.destroy(req.complete ? err : new ClientAbortedError()));
   return { stream: counted, declaredBytes: Number.isFinite(declared) ? declared : undefined };
 }
 

@@ -288,7 +288,7 @@ export class UploadService implements OnApplicationBootstrap {
       throw new AppError(
         'ROWS_REJECTED',
         `${report.failed} of ${report.rows} rows are invalid; atomic=true, so nothing was written.`,
-        { errors, extensions: { ...counts, status: 'failed' } },
+        { errors, extensions: { ...counts, uploadStatus: 'failed' } },
       );
     }
     return body;
