@@ -331,7 +331,7 @@ describeEachDialect('CSV upload', (t) => {
 
 describeEachDialect('CSV upload limits and interruptions', (t) => {
   const LIMIT = 64 * 1024;
-  const limited = new TestApp(t.dialect);
+  const limited = new TestApp(t.dialect, t.baseOverrides);
   beforeAll(() => limited.start({ UPLOAD_MAX_BYTES: String(LIMIT) }));
   afterAll(() => limited.stop());
 
@@ -391,7 +391,9 @@ describeEachDialect('CSV upload limits and interruptions', (t) => {
     });
     expect(answer.status).toBe(413);
     expect(JSON.parse(answer.body)).toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
-    expect(sent).toBeLessThan(LIMIT * 20);
+    // Answered before the client got through its body (it stops at LIMIT * 50); how much it sent
+    // meanwhile depends on timing, as the server discards it unread (lingering close).
+    expect(sent).toBeLessThan(LIMIT * 50);
     const [upload] = (await limited.http.get('/api/v1/uploads').expect(200)).body.data;
     expect(upload).toMatchObject({
       status: 'failed',

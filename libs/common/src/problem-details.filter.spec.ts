@@ -1,4 +1,4 @@
-import { ArgumentsHost, BadRequestException } from '@nestjs/common';
+import { ArgumentsHost, BadRequestException, Logger } from '@nestjs/common';
 import { AppError } from './app.error';
 import { ProblemDetailsFilter } from './problem-details.filter';
 
@@ -37,6 +37,14 @@ function run(exception: unknown): {
 }
 
 describe('ProblemDetailsFilter', () => {
+  // The filter logs unknown errors by design; keep this spec's output readable.
+  beforeAll(() => {
+    Logger.overrideLogger(false);
+  });
+  afterAll(() => {
+    Logger.overrideLogger(['log', 'error', 'warn']);
+  });
+
   it('renders an AppError with its code, errors, extensions and headers', () => {
     const out = run(
       new AppError('PAYLOAD_TOO_LARGE', 'too big', {

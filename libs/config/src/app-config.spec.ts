@@ -36,6 +36,7 @@ describe('loadConfig', () => {
       database: 'prices',
       poolSize: 4,
       migrationsRun: true,
+      loadData: 'auto',
     });
   });
 

@@ -33,6 +33,8 @@ export type DatabaseConfig =
       database: string;
       poolSize: number;
       migrationsRun: boolean;
+      /** Bulk writes through LOAD DATA LOCAL INFILE when the server allows it ('auto'), or never. */
+      loadData: 'auto' | 'off';
     };
 
 export interface AppConfig {
@@ -102,6 +104,10 @@ class EnvironmentVariables {
   DB_MIGRATIONS_RUN?: boolean;
 
   @IsOptional()
+  @IsIn(['auto', 'off'], { message: 'DB_LOAD_DATA must be auto or off' })
+  DB_LOAD_DATA?: 'auto' | 'off';
+
+  @IsOptional()
   @Transform(toInt)
   @IsInt({ message: 'UPLOAD_MAX_BYTES must be a whole number of bytes (>= 1024)' })
   @Min(1024)
@@ -166,6 +172,7 @@ function parseDatabase(
   raw: string | undefined,
   poolSize: number,
   migrationsRun: boolean,
+  loadData: 'auto' | 'off',
 ): DatabaseConfig {
   if (raw === undefined || raw === '') {
     return { dialect: 'sqlite', path: DEFAULT_SQLITE_PATH, migrationsRun };
@@ -184,6 +191,7 @@ function parseDatabase(
     database: decodeURIComponent(url.pathname.slice(1)),
     poolSize,
     migrationsRun,
+    loadData,
   };
 }
 
@@ -216,6 +224,7 @@ export function loadConfig(raw: Record<string, string | undefined>): AppConfig {
       env.DATABASE_URL,
       env.DB_POOL_SIZE ?? 10,
       env.DB_MIGRATIONS_RUN ?? true,
+      env.DB_LOAD_DATA ?? 'auto',
     ),
     log: {
       level: env.LOG_LEVEL ?? (nodeEnv === 'test' ? 'silent' : 'info'),

@@ -63,6 +63,13 @@ export function parseDecimal(value: unknown): number | undefined {
   return Number.isFinite(n) ? n : undefined;
 }
 
+/** Plain decimal text, no exponent, at most PRICE_SCALE digits after the point. */
+function fewDecimals(text: string): boolean {
+  if (text.includes('e') || text.includes('E')) return false;
+  const dot = text.indexOf('.');
+  return dot === -1 || text.length - dot - 1 <= PRICE_SCALE;
+}
+
 function daysInMonth(year: number, month: number): number {
   if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
   return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
@@ -170,8 +177,10 @@ export function createBarValidator(options: BarRuleOptions = {}): BarValidator {
       if (n === undefined) return fail(field, 'INVALID_NUMBER', `${field} must be a number`);
       // DECIMAL(20,8) holds 12 integer digits.
       if (n >= 1e12) return fail(field, 'INVALID_NUMBER', `${field} must be below 1e12`);
-      // Round as DECIMAL(20,8) would, so both dialects store and serve the same value.
-      const rounded = Number(n.toFixed(PRICE_SCALE));
+      // Round as DECIMAL(20,8) would, so both dialects store and serve the same value. Text with
+      // at most 8 decimals already is that value (Number(n.toFixed(8)) === n): the common case.
+      const rounded =
+        typeof value === 'string' && fewDecimals(value) ? n : Number(n.toFixed(PRICE_SCALE));
       if (!(rounded > 0)) {
         return fail(field, 'NON_POSITIVE_PRICE', `${field} must be greater than 0`);
       }

@@ -5,6 +5,7 @@ import {
   HistoricalDataRepository,
   isUniqueViolation,
   WriteCounts,
+  WriteHint,
 } from '@app/database';
 import { Injectable } from '@nestjs/common';
 import type { QueryRunner } from 'typeorm';
@@ -143,11 +144,16 @@ export class BarWriter {
    * Writes one batch (distinct pairs) inside `tx`. In 'error' mode stored pairs are not written
    * and come back as `conflicts` (positions in `batch`).
    */
-  async writeBatch(tx: QueryRunner, batch: BarRecord[], mode: ConflictMode): Promise<BatchResult> {
+  async writeBatch(
+    tx: QueryRunner,
+    batch: BarRecord[],
+    mode: ConflictMode,
+    hint?: WriteHint,
+  ): Promise<BatchResult> {
     const conflicts = mode === 'error' ? await this.storedPositions(batch, tx) : [];
     const skip = new Set(conflicts);
     const toWrite = skip.size ? batch.filter((_, i) => !skip.has(i)) : batch;
-    const counts = await this.repository.upsertBatch(tx, toWrite, mode);
+    const counts = await this.repository.upsertBatch(tx, toWrite, mode, hint);
     return { counts, conflicts };
   }
 

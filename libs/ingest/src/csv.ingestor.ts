@@ -12,7 +12,7 @@ import type { RowErrorCode } from './bar-rule.codes';
 import { BarField, BarRuleOptions, createBarValidator, RawBar } from './bar.rules';
 import { alreadyExistsMessage, BATCH_ROWS, BatchResult, BarWriter } from './bar.writer';
 import { ColumnMap, mapHeader } from './csv-header';
-import { CsvFormatError, CsvRecord, CsvRecordError, readCsvRecords } from './csv-records';
+import { CsvFormatError, CsvRecord, CsvRecordError, readCsvRecordBatches } from './csv-records';
 import { DuplicateTracker } from './duplicate.tracker';
 
 export const MAX_REPORTED_ERRORS = 1000;
@@ -136,6 +136,8 @@ class IngestRun {
   };
   private readonly validate;
   private readonly duplicates = new DuplicateTracker();
+  /** Set once a batch met stored pairs: later batches of a re-upload go straight to the upsert. */
+  private expectConflicts = false;
 
   constructor(
     private readonly options: CsvIngestOptions,
@@ -167,30 +169,33 @@ class IngestRun {
     let header: string[] = [];
     let batch: Batch | undefined;
     try {
-      for await (const record of readCsvRecords(source)) {
+      for await (const records of readCsvRecordBatches(source)) {
         if (failure) break;
-        if (!columns) {
-          header = record.fields;
-          columns = mapHeader(header, this.options.symbol !== undefined);
-          if (columns.missing.length)
-            throw new CsvHeaderError(
-              columns.missing,
-              header.map((h) => h.trim()),
-            );
-          batch = newBatch(columns);
-          continue;
-        }
-        this.report.rows++;
-        if (this.report.rows % PROGRESS_EVERY === 0) this.options.onProgress?.(this.report.rows);
-        const bar = this.check(record, columns, header);
-        if (!bar) continue;
-        batch!.bars.push(bar);
-        batch!.lines.push(record.line);
-        batch!.fields.push(record.fields);
-        if (batch!.bars.length >= BATCH_ROWS) {
-          void dispatch(batch!);
-          batch = newBatch(columns);
-          if (inFlight.size >= this.maxInFlight) await Promise.race(inFlight);
+        for (const record of records) {
+          if (!columns) {
+            header = record.fields;
+            columns = mapHeader(header, this.options.symbol !== undefined);
+            if (columns.missing.length) {
+              throw new CsvHeaderError(
+                columns.missing,
+                header.map((h) => h.trim()),
+              );
+            }
+            batch = newBatch(columns);
+            continue;
+          }
+          this.report.rows++;
+          if (this.report.rows % PROGRESS_EVERY === 0) this.options.onProgress?.(this.report.rows);
+          const bar = this.check(record, columns, header);
+          if (!bar) continue;
+          batch!.bars.push(bar);
+          batch!.lines.push(record.line);
+          batch!.fields.push(record.fields);
+          if (batch!.bars.length >= BATCH_ROWS) {
+            void dispatch(batch!);
+            batch = newBatch(columns);
+            if (inFlight.size >= this.maxInFlight) await Promise.race(inFlight);
+          }
         }
       }
       if (!columns) throw new CsvFormatError('EMPTY_FILE', 'The file is empty.');
@@ -228,17 +233,24 @@ class IngestRun {
   commitBatch(transactions: TransactionRunner, batch: Batch): Promise<BatchResult> {
     if (this.options.dryRun) return this.writer.predictBatch(batch.bars, this.options.onConflict);
     return transactions.run(async (tx) => {
-      const result = await this.writer.writeBatch(tx, batch.bars, this.options.onConflict);
+      const result = await this.writer.writeBatch(tx, batch.bars, this.options.onConflict, {
+        expectConflicts: this.expectConflicts,
+      });
       await this.uploads.addCommitted(tx, this.options.uploadId, result.counts);
       return result;
     });
   }
 
   writeInto(tx: QueryRunner, batch: Batch): Promise<BatchResult> {
-    return this.writer.writeBatch(tx, batch.bars, this.options.onConflict);
+    return this.writer.writeBatch(tx, batch.bars, this.options.onConflict, {
+      expectConflicts: this.expectConflicts,
+    });
   }
 
   private account(batch: Batch, { counts, conflicts }: BatchResult): void {
+    if (counts.updated + counts.skipped + conflicts.length > counts.inserted) {
+      this.expectConflicts = true;
+    }
     this.report.inserted += counts.inserted;
     this.report.updated += counts.updated;
     this.report.skipped += counts.skipped;

@@ -8,8 +8,17 @@ export class DuplicateTracker {
 
   /** Records the pair; returns false when it was already there. */
   add(symbol: string, isoDate: string): boolean {
+    // YYYY-MM-DD → YYYYMMDD as a number: unique per date, no Date object, no string allocation.
+    const c = (i: number): number => isoDate.charCodeAt(i) - 48;
     const day =
-      Date.UTC(+isoDate.slice(0, 4), +isoDate.slice(5, 7) - 1, +isoDate.slice(8, 10)) / 86_400_000;
+      c(0) * 10_000_000 +
+      c(1) * 1_000_000 +
+      c(2) * 100_000 +
+      c(3) * 10_000 +
+      c(5) * 1000 +
+      c(6) * 100 +
+      c(8) * 10 +
+      c(9);
     let days = this.seen.get(symbol);
     if (!days) {
       days = new Set<number>();

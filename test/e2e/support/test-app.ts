@@ -21,7 +21,11 @@ export class TestApp {
   /** Spool and rejected-rows files of this app, removed on stop. */
   readonly uploadDir = mkdtempSync(join(tmpdir(), 'hd-uploads-'));
 
-  constructor(readonly dialect: Dialect) {}
+  constructor(
+    readonly dialect: Dialect,
+    /** Configuration every start() of this app applies (a variant of the dialect). */
+    readonly baseOverrides: Record<string, string> = {},
+  ) {}
 
   async start(
     overrides: Record<string, string> = {},
@@ -34,6 +38,7 @@ export class TestApp {
         LOG_LEVEL: 'silent',
         DATABASE_URL: databaseUrl,
         UPLOAD_DIR: this.uploadDir,
+        ...this.baseOverrides,
         ...overrides,
       },
       ignoreEnvFile: true,
@@ -77,17 +82,28 @@ export class TestApp {
 }
 
 /**
- * Runs the same suite against SQLite and, when TEST_MYSQL_URL is set, against MySQL/MariaDB.
- * Each dialect boots its own app once per file and starts every test from an empty table.
+ * The configurations every e2e suite runs on: SQLite always; with TEST_MYSQL_URL, MySQL/MariaDB
+ * with bulk writes through LOAD DATA LOCAL INFILE and again through multi-row INSERTs (the path
+ * a MySQL 8 server with local_infile=OFF gets).
+ */
+const VARIANTS: { name: string; dialect: Dialect; overrides: Record<string, string> }[] = [
+  { name: 'sqlite', dialect: 'sqlite', overrides: {} },
+  { name: 'mysql', dialect: 'mysql', overrides: { DB_LOAD_DATA: 'auto' } },
+  { name: 'mysql, INSERT path', dialect: 'mysql', overrides: { DB_LOAD_DATA: 'off' } },
+];
+
+/**
+ * Runs the same suite on each variant. Each boots its own app once per file and starts every
+ * test from empty tables.
  */
 export function describeEachDialect(name: string, suite: (t: TestApp) => void): void {
-  for (const dialect of ['sqlite', 'mysql'] as const) {
-    const enabled = dialect === 'sqlite' || mysqlBaseUrl() !== undefined;
+  for (const variant of VARIANTS) {
+    const enabled = variant.dialect === 'sqlite' || mysqlBaseUrl() !== undefined;
     const title = enabled
-      ? `${name} [${dialect}]`
-      : `${name} [mysql: skipped, TEST_MYSQL_URL not set]`;
+      ? `${name} [${variant.name}]`
+      : `${name} [${variant.name}: skipped, TEST_MYSQL_URL not set]`;
     (enabled ? describe : describe.skip)(title, () => {
-      const t = new TestApp(dialect);
+      const t = new TestApp(variant.dialect, variant.overrides);
       beforeAll(() => t.start());
       afterAll(() => t.stop());
       beforeEach(() => t.truncate());
