@@ -6,3 +6,4 @@ export * from './ingest.module';
 export * from './csv-header';
 export * from './csv-records';
 export * from './csv.ingestor';
+export * from './demo-bars.generator';

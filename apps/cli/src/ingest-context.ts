@@ -1,0 +1,94 @@
+import { AppConfigModule } from '@app/config';
+import { DatabaseModule, HistoricalDataRepository, UploadsRepository } from '@app/database';
+import { CsvIngestOptions, CsvIngestor, CsvIngestReport, IngestModule } from '@app/ingest';
+import { DynamicModule, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
+
+@Module({})
+class IngestCliModule {
+  /** Built when a command runs, so it reads the environment of that moment. */
+  static forRoot(): DynamicModule {
+    return {
+      module: IngestCliModule,
+      imports: [AppConfigModule.forRoot(), DatabaseModule, IngestModule],
+    };
+  }
+}
+
+export type ImportOptions = Omit<CsvIngestOptions, 'uploadId'> & { fileName?: string };
+
+/**
+ * Runs one CSV through the API's own pipeline (rule set, batching, uploads record with
+ * source=cli), in a Nest context of its own so that other commands never open the database.
+ */
+export async function importCsv(
+  source: Readable,
+  options: ImportOptions,
+): Promise<{ uploadId: string; report: CsvIngestReport; durationMs: number }> {
+  const app = await NestFactory.createApplicationContext(IngestCliModule.forRoot(), {
+    logger: ['error', 'warn'],
+  });
+  try {
+    const uploads = app.get(UploadsRepository);
+    const bars = app.get(HistoricalDataRepository);
+    const uploadId = randomUUID();
+    const { fileName, ...ingest } = options;
+    const recorded = {
+      onConflict: ingest.onConflict,
+      atomic: ingest.atomic,
+      dryRun: ingest.dryRun,
+      symbol: ingest.symbol,
+      dateFormat: ingest.dateFormat,
+    };
+    await uploads.create({
+      id: uploadId,
+      status: 'processing',
+      mode: 'sync',
+      source: 'cli',
+      fileName,
+      client: 'cli',
+      options: recorded,
+    });
+    const started = performance.now();
+    try {
+      const report = await app
+        .get(CsvIngestor)
+        .ingest(source, { ...ingest, uploadId }, bars.dialect);
+      const durationMs = performance.now() - started;
+      const rejected = ingest.atomic && !ingest.dryRun && report.failed > 0;
+      await uploads.finish(uploadId, {
+        status: rejected ? 'failed' : 'completed',
+        bytesRead: 0,
+        rows: report.rows,
+        failed: report.failed,
+        errorCounts: report.errorCounts,
+        errors: report.errors,
+        errorsTruncated: report.errorsTruncated,
+        message: rejected ? 'atomic: nothing was written' : undefined,
+        durationMs,
+      });
+      return {
+        uploadId,
+        report: rejected ? { ...report, inserted: 0, updated: 0, skipped: 0 } : report,
+        durationMs,
+      };
+    } catch (err) {
+      await uploads.finish(uploadId, {
+        status: 'failed',
+        bytesRead: 0,
+        rows: 0,
+        failed: 0,
+        errorCounts: {},
+        errors: [],
+        errorsTruncated: false,
+        message: err instanceof Error ? err.message : String(err),
+        durationMs: performance.now() - started,
+      });
+      throw err;
+    }
+  } finally {
+    await app.close();
+  }
+}

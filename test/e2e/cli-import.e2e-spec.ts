@@ -1,0 +1,110 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DataSource } from 'typeorm';
+import { ImportCommand } from '../../apps/cli/src/import.command';
+import { SeedDemoCommand } from '../../apps/cli/src/seed-demo.command';
+import { mysqlBaseUrl, workerDatabaseUrl } from '../setup/mysql-test-db';
+
+const fixture = (name: string) => join(__dirname, '..', 'fixtures', name);
+
+/** The CLI reads its configuration from the environment, as an operator's shell would set it. */
+const targets: [string, () => Promise<string>][] = [
+  ['sqlite', async () => `sqlite:${join(mkdtempSync(join(tmpdir(), 'hd-cli-')), 'db.sqlite')}`],
+  ...(mysqlBaseUrl()
+    ? ([['mysql', () => workerDatabaseUrl()]] as [string, () => Promise<string>][])
+    : []),
+];
+
+describe.each(targets)('cli import and seed-demo [%s]', (_name, databaseUrl) => {
+  let out: string[];
+  let err: string[];
+  let dir: string;
+  const saved = { ...process.env };
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'hd-cli-files-'));
+    process.env.DATABASE_URL = await databaseUrl();
+    process.env.UPLOAD_DIR = join(dir, 'uploads');
+    process.env.LOG_LEVEL = 'silent';
+  });
+  afterAll(() => {
+    process.env = saved;
+    rmSync(dir, { recursive: true, force: true });
+  });
+  beforeEach(() => {
+    out = [];
+    err = [];
+    jest.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
+    jest
+      .spyOn(console, 'error')
+      .mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
+    jest
+      .spyOn(process.stderr, 'write')
+      .mockImplementation((s: string | Uint8Array) => !!err.push(String(s)));
+    process.exitCode = undefined;
+  });
+  afterEach(() => {
+    jest.restoreAllMocks();
+    process.exitCode = undefined;
+  });
+
+  const rows = async (): Promise<{ n: number; uploads: { source: string; status: string }[] }> => {
+    const { buildDataSourceOptions } = await import('@app/database');
+    const { loadConfig } = await import('@app/config');
+    const ds = new DataSource(
+      buildDataSourceOptions(loadConfig({ DATABASE_URL: process.env.DATABASE_URL })!.database),
+    );
+    await ds.initialize();
+    try {
+      const [{ n }] = await ds.query<{ n: number }[]>('SELECT COUNT(*) AS n FROM historical_data');
+      const uploads = await ds.query<{ source: string; status: string }[]>(
+        'SELECT source, status FROM uploads ORDER BY created_at',
+      );
+      return { n: Number(n), uploads };
+    } finally {
+      await ds.destroy();
+    }
+  };
+
+  it('imports a file through the upload pipeline, prints the report, exits 0, and records the upload', async () => {
+    await new ImportCommand().run([fixture('yahoo-aapl.csv')], { symbol: 'AAPL' });
+    expect(process.exitCode).toBeUndefined();
+    expect(out.join('\n')).toMatch(/4 rows in .*: 4 inserted, 0 updated, 0 skipped, 0 failed\./);
+    expect(err.join('')).toMatch(/progress: .* rows/);
+    const { n, uploads } = await rows();
+    expect(n).toBeGreaterThanOrEqual(4);
+    expect(uploads.at(-1)).toMatchObject({ source: 'cli', status: 'completed' });
+  });
+
+  it('exits 2 when rows were rejected, listing them by line; 1 when the header is unusable', async () => {
+    await new ImportCommand().run([fixture('bad-rows.csv')], {});
+    expect(process.exitCode).toBe(2);
+    expect(out.join('\n')).toContain('line 3, date: INVALID_DATE');
+    process.exitCode = undefined;
+    await new ImportCommand().run([fixture('yahoo-aapl.csv')], {});
+    expect(process.exitCode).toBe(1);
+    expect(err.join('\n')).toContain('Missing required column(s): symbol');
+  });
+
+  it('--dry-run writes nothing; --json prints the report as JSON', async () => {
+    const before = (await rows()).n;
+    await new ImportCommand().run([fixture('stooq-daily.csv')], { dryRun: true, json: true });
+    const report = JSON.parse(out.join('\n')) as { rows: number; inserted: number };
+    expect(report).toMatchObject({ rows: 3, inserted: 3 });
+    expect((await rows()).n).toBe(before);
+  });
+
+  it('seed-demo writes a reproducible CSV, or loads the database', async () => {
+    const file = join(dir, 'demo.csv');
+    await new SeedDemoCommand().run([], { rows: 600, symbols: 3, seed: 7, out: file });
+    const csv = readFileSync(file, 'utf8').trim().split('\n');
+    expect(csv[0]).toBe('symbol,date,open,high,low,close,adj_close,volume');
+    expect(csv).toHaveLength(601);
+    await new ImportCommand().run([file], { onConflict: 'error' });
+    expect(out.join('\n')).toMatch(/600 inserted.* 0 failed/);
+    const before = (await rows()).n;
+    await new SeedDemoCommand().run([], { rows: 1000, symbols: 2 });
+    expect((await rows()).n).toBeGreaterThan(before);
+  });
+});
