@@ -10,7 +10,10 @@ const fixture = (name: string) => join(__dirname, '..', 'fixtures', name);
 
 /** The CLI reads its configuration from the environment, as an operator's shell would set it. */
 const targets: [string, () => Promise<string>][] = [
-  ['sqlite', async () => `sqlite:${join(mkdtempSync(join(tmpdir(), 'hd-cli-')), 'db.sqlite')}`],
+  [
+    'sqlite',
+    () => Promise.resolve(`sqlite:${join(mkdtempSync(join(tmpdir(), 'hd-cli-')), 'db.sqlite')}`),
+  ],
   ...(mysqlBaseUrl()
     ? ([['mysql', () => workerDatabaseUrl()]] as [string, () => Promise<string>][])
     : []),
@@ -53,7 +56,7 @@ describe.each(targets)('cli import and seed-demo [%s]', (_name, databaseUrl) => 
     const { buildDataSourceOptions } = await import('@app/database');
     const { loadConfig } = await import('@app/config');
     const ds = new DataSource(
-      buildDataSourceOptions(loadConfig({ DATABASE_URL: process.env.DATABASE_URL })!.database),
+      buildDataSourceOptions(loadConfig({ DATABASE_URL: process.env.DATABASE_URL }).database),
     );
     await ds.initialize();
     try {
