@@ -140,6 +140,10 @@ describeEachDialect('CSV upload', (t) => {
     ).toEqual(['2:ALREADY_EXISTS', '3:ALREADY_EXISTS', '4:ALREADY_EXISTS', '5:ALREADY_EXISTS']);
     const [first] = await t.rows();
     expect(Number(first.close)).toBe(11.5);
+    const csv = await t.http.get(`/api/v1/uploads/${res.body.uploadId}/errors`).expect(200);
+    expect(csv.text.split('\n')[1]).toBe(
+      `2,ALREADY_EXISTS,date,1990-01-01,AAA 1990-01-01 is already stored (onConflict=error),"AAA,1990-01-01,10,12,9,11,1000"`,
+    );
   });
 
   it('atomic=true: one bad row among thousands writes nothing (422), and the upload is recorded failed', async () => {

@@ -190,7 +190,9 @@ class IngestRun {
           if (!bar) continue;
           batch!.bars.push(bar);
           batch!.lines.push(record.line);
-          batch!.fields.push(record.fields);
+          // The original fields are only needed to export rows rejected at write time
+          // (onConflict=error); holding them otherwise keeps every batch's strings alive.
+          if (this.options.onConflict === 'error') batch!.fields.push(record.fields);
           if (batch!.bars.length >= BATCH_ROWS) {
             void dispatch(batch!);
             batch = newBatch(columns);
@@ -257,7 +259,7 @@ class IngestRun {
     for (const i of conflicts) {
       const bar = batch.bars[i];
       const line = batch.lines[i];
-      this.reject({ line, fields: [] }, [
+      this.reject({ line, fields: batch.fields[i] ?? [] }, [
         {
           line,
           column: batch.dateColumn,
