@@ -120,9 +120,15 @@ export class BarWriter {
     onConflict: (e: IndexedRowError) => void,
   ): Promise<WriteCounts> {
     const total = { inserted: 0, updated: 0, skipped: 0 };
+    // Once a batch meets stored pairs, later ones go straight to the upsert (see WriteHint).
+    let expectConflicts = false;
     for (let start = 0; start < bars.length; start += BATCH_ROWS) {
       const batch = bars.slice(start, start + BATCH_ROWS);
-      const { counts, conflicts } = await this.writeBatch(tx, batch, options.onConflict);
+      const { counts, conflicts } = await this.writeBatch(tx, batch, options.onConflict, {
+        expectConflicts,
+      });
+      if (counts.updated + counts.skipped + conflicts.length > counts.inserted)
+        expectConflicts = true;
       for (const i of conflicts) {
         const bar = batch[i];
         onConflict({
