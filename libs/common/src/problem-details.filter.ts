@@ -11,7 +11,7 @@ import type { Request, Response } from 'express';
 import { AppError, ProblemFieldError } from './app.error';
 import { ERROR_STATUS, ErrorCode, problemTypeFor, titleFor } from './error-codes';
 import { bodyParserError } from './json-body.middleware';
-import { requestIdOf } from './request-id';
+import { assignRequestId } from './request-id';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
@@ -76,7 +76,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const ctx = host.switchToHttp();
     const req = ctx.getRequest<Request>();
     const res = ctx.getResponse<Response>();
-    const requestId = requestIdOf(req, res);
+    const requestId = assignRequestId(req, res);
     const problem = this.toProblem(exception, req, requestId);
 
     if (res.headersSent) {

@@ -20,7 +20,3 @@ export function assignRequestId(req: IncomingMessage, res: ServerResponse): stri
   res.setHeader('X-Request-Id', id);
   return id;
 }
-
-export function requestIdOf(req: IncomingMessage, res: ServerResponse): string {
-  return assignRequestId(req, res);
-}

@@ -18,6 +18,18 @@ export type ValidBar = BarRecord;
 
 export type BarField = keyof ValidBar;
 
+/** Every field of a bar, in column order. */
+export const BAR_FIELDS: readonly BarField[] = [
+  'symbol',
+  'date',
+  'open',
+  'high',
+  'low',
+  'close',
+  'adjClose',
+  'volume',
+];
+
 export interface BarFieldError {
   field: BarField;
   code: RowErrorCode;

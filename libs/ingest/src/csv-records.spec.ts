@@ -5,7 +5,7 @@ import {
   CsvRecord,
   CsvRecordError,
   detectDelimiter,
-  readCsvRecords,
+  readCsvRecordBatches,
 } from './csv-records';
 
 async function read(
@@ -13,10 +13,10 @@ async function read(
 ): Promise<{ records: CsvRecord[]; error?: string }> {
   const records: CsvRecord[] = [];
   try {
-    for await (const r of readCsvRecords(
+    for await (const batch of readCsvRecordBatches(
       Readable.from(chunks.map((c) => (typeof c === 'string' ? Buffer.from(c) : c))),
     )) {
-      records.push(r);
+      records.push(...batch);
     }
     return { records };
   } catch (err) {
@@ -38,7 +38,7 @@ function split(text: string, cuts: number[]): Buffer[] {
   return out.filter((b) => b.length > 0);
 }
 
-describe('readCsvRecords', () => {
+describe('readCsvRecordBatches', () => {
   it('numbers records by the physical line they start on', async () => {
     const { records } = await read(['h1,h2\r\n', 'a,"x\r\ny"\r\n\r\n', 'b,"q ""z"""\n', 'c,é\n']);
     expect(records).toEqual([

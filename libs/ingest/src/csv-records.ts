@@ -64,14 +64,8 @@ function looksBinary(head: Buffer): boolean {
  * record. Delimiter (comma, semicolon, tab) is detected from the first line; a UTF-8 BOM is
  * dropped; quoted fields may hold delimiters, quotes and newlines; CRLF and LF both work.
  * Empty lines are skipped but counted. Backpressure flows to `source` through async iteration.
- */
-export async function* readCsvRecords(source: Readable): AsyncGenerator<CsvRecord> {
-  for await (const records of readCsvRecordBatches(source)) yield* records;
-}
-
-/**
- * readCsvRecords in arrays: the hot path. Async iteration costs a few promises per step, which
- * is significant per row at a million rows; per array of rows it vanishes.
+ * Records come in arrays: async iteration costs a few promises per step, significant per row at a
+ * million rows and negligible per array.
  */
 export async function* readCsvRecordBatches(source: Readable): AsyncGenerator<CsvRecord[]> {
   const iterator = source[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;

@@ -1,6 +1,6 @@
 import { AppError, NotFoundError, ProblemFieldError, ValidationError } from '@app/common';
 import { Bar, BarRecord, HistoricalDataRepository, isUniqueViolation } from '@app/database';
-import { BarWriter, createBarValidator, RawBar, WriteReport } from '@app/ingest';
+import { BAR_FIELDS, BarWriter, createBarValidator, RawBar, WriteReport } from '@app/ingest';
 import { Injectable } from '@nestjs/common';
 import { BarFilterQueryDto, ListBarsQueryDto } from './dto/list-bars.query.dto';
 import { WriteBarsQueryDto } from './dto/write-bars.query.dto';
@@ -11,17 +11,6 @@ export interface BarPage {
   data: Bar[];
   pagination: { page: number; limit: number; total: number; totalPages: number };
 }
-
-const BAR_FIELDS = [
-  'symbol',
-  'date',
-  'open',
-  'high',
-  'low',
-  'close',
-  'adjClose',
-  'volume',
-] as const;
 
 /** Reads a JSON element into the rule set's input shape; `adj_close` is accepted as an alias. */
 function toRawBar(element: unknown): RawBar | undefined {

@@ -103,11 +103,6 @@ export class UploadService implements OnApplicationBootstrap {
       );
   }
 
-  /** Background uploads still running (graceful shutdown waits for or interrupts these). */
-  get inFlight(): ReadonlySet<Promise<void>> {
-    return this.running;
-  }
-
   async upload(
     req: Request,
     query: UploadQueryDto,

@@ -1,5 +1,5 @@
 import { SYMBOL_PATTERN } from '@app/ingest';
-import { ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiPropertyOptional, IntersectionType } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import {
   IsIn,
@@ -68,7 +68,8 @@ export class BarFilterQueryDto {
   end_date?: string;
 }
 
-export class ListBarsQueryDto extends BarFilterQueryDto {
+/** `page`, shared by every paginated list. */
+export class PageQueryDto {
   /** 1-based page number. */
   @ApiPropertyOptional({ type: 'integer', example: 1 })
   @IsOptional()
@@ -77,7 +78,9 @@ export class ListBarsQueryDto extends BarFilterQueryDto {
   @Min(1, { message: 'page must be a whole number >= 1' })
   @Max(10_000_000, { message: 'page must be at most 10000000' })
   page: number = 1;
+}
 
+export class ListBarsQueryDto extends IntersectionType(BarFilterQueryDto, PageQueryDto) {
   /** Rows per page, 1-1000. */
   @ApiPropertyOptional({ type: 'integer', example: 100 })
   @IsOptional()

@@ -2,7 +2,7 @@ import { SYMBOL_PATTERN } from '@app/ingest';
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
-import { upperTrim } from '../../historical-data/dto/list-bars.query.dto';
+import { PageQueryDto, upperTrim } from '../../historical-data/dto/list-bars.query.dto';
 import { toBoolean, WriteBarsQueryDto } from '../../historical-data/dto/write-bars.query.dto';
 
 export class UploadQueryDto extends WriteBarsQueryDto {
@@ -34,14 +34,7 @@ export class UploadQueryDto extends WriteBarsQueryDto {
   async: boolean = false;
 }
 
-export class ListUploadsQueryDto {
-  @ApiPropertyOptional({ type: 'integer', example: 1 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt({ message: 'page must be a whole number >= 1' })
-  @Min(1, { message: 'page must be a whole number >= 1' })
-  page: number = 1;
-
+export class ListUploadsQueryDto extends PageQueryDto {
   @ApiPropertyOptional({ type: 'integer', example: 50 })
   @IsOptional()
   @Type(() => Number)
