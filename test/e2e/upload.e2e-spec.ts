@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { AddressInfo } from 'node:net';
@@ -330,6 +331,65 @@ describeEachDialect('CSV upload', (t) => {
       status: 'interrupted',
       message: expect.stringContaining('stopped'),
     });
+  });
+});
+
+describeEachDialect('CSV upload chunking', (t) => {
+  beforeAll(async () => {
+    await t.app.listen(0, '127.0.0.1');
+  });
+
+  /** POSTs `body` as a chunked text/csv stream cut at the given byte offsets. */
+  const postInChunks = (body: Buffer, cuts: number[], query: string) =>
+    new Promise<Record<string, unknown>>((resolve, reject) => {
+      const { port } = t.app.getHttpServer().address() as AddressInfo;
+      const req = httpRequest(
+        {
+          host: '127.0.0.1',
+          port,
+          method: 'POST',
+          path: `/api/v1/data/upload${query}`,
+          headers: { 'Content-Type': 'text/csv' },
+        },
+        (res) => {
+          let text = '';
+          res.on('data', (c: Buffer) => (text += c.toString()));
+          res.on('end', () => resolve(JSON.parse(text) as Record<string, unknown>));
+        },
+      );
+      req.on('error', reject);
+      let prev = 0;
+      for (const cut of [...new Set(cuts)].sort((a, b) => a - b)) {
+        req.write(body.subarray(prev, cut));
+        prev = cut;
+      }
+      req.end(body.subarray(prev));
+    });
+
+  it('the same bytes cut into any chunks give the same report', async () => {
+    const extra = [
+      'AAPL,2024-02-30,1,2,1,1.5,10,"bad ""date"""',
+      'AAPL,2024-01-02,1,2,1,1.5,10,dup',
+      'MSFT,2024-01-02,1,2,3,1.5,10,é€',
+      '',
+    ].join('\r\n');
+    const body = Buffer.concat([fixture('quoted-multiline-crlf-bom.csv'), Buffer.from(extra)]);
+    const strip = (r: Record<string, unknown>) => ({
+      ...r,
+      uploadId: undefined,
+      durationMs: undefined,
+    });
+    const whole = strip(await postInChunks(body, [], '?dryRun=true'));
+    expect(whole).toMatchObject({ rows: 7, failed: 3 });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: 1, max: body.length - 1 }), { maxLength: 12 }),
+        async (cuts) => {
+          expect(strip(await postInChunks(body, cuts, '?dryRun=true'))).toEqual(whole);
+        },
+      ),
+      { numRuns: 25 },
+    );
   });
 });
 
