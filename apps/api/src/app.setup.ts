@@ -5,6 +5,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { AppModule, AppOptions } from './app.module';
+import { ShutdownService } from './health/shutdown.service';
 import { buildOpenApiDocument } from './openapi';
 
 /** JSON bodies: 10 000 bars with long symbols and string prices fit well inside this. */
@@ -14,6 +15,7 @@ export const JSON_BODY_LIMIT = '20mb';
 export function configureApp(app: NestExpressApplication): void {
   const config = app.get<AppConfig>(APP_CONFIG);
   app.useLogger(app.get(Logger));
+  app.use(app.get(ShutdownService).track);
   app.use(
     (
       req: Parameters<typeof assignRequestId>[0],
@@ -35,7 +37,6 @@ export function configureApp(app: NestExpressApplication): void {
   }
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new ProblemDetailsFilter());
-  app.enableShutdownHooks();
 
   const document = buildOpenApiDocument(app);
   SwaggerModule.setup('docs', app, () => document, {

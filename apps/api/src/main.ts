@@ -18,6 +18,31 @@ async function bootstrap(): Promise<void> {
     config.database.dialect === 'sqlite'
       ? `SQLite ${config.database.path}`
       : `MySQL ${config.database.host}:${config.database.port}/${config.database.database}`;
+  // Our own signal handling: Nest's re-raises the signal after closing (exit status 143).
+  let closing = false;
+  const shutdown = (signal: NodeJS.Signals): void => {
+    if (closing) return;
+    closing = true;
+    const hardStop = setTimeout(() => {
+      new Logger('Shutdown').error('shutdown did not finish in time; exiting');
+      process.exit(1);
+    }, config.http.shutdownGraceMs + 15_000).unref();
+    new Logger('Shutdown').log(`received ${signal}`);
+    app.close().then(
+      () => {
+        clearTimeout(hardStop);
+        process.exit(0);
+      },
+      (err: unknown) => {
+        // stderr, synchronously: the logger may not flush before exit.
+        console.error('Shutdown failed:', err);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', shutdown);
+  process.once('SIGINT', shutdown);
+
   new Logger('Bootstrap').log(
     `Historical Data API listening on http://${config.http.host}:${config.http.port} (docs at /docs, database ${db}, env ${config.env})`,
   );

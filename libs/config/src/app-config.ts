@@ -48,6 +48,8 @@ export interface AppConfig {
     uploadMaxBytes: number;
     /** Where async uploads are spooled and rejected rows kept (errors CSV). */
     uploadDir: string;
+    /** How long shutdown waits for in-flight requests before closing their connections. */
+    shutdownGraceMs: number;
   };
   database: DatabaseConfig;
   log: { level: LogLevel; pretty: boolean };
@@ -122,6 +124,12 @@ class EnvironmentVariables {
   @IsInt({ message: 'REQUEST_TIMEOUT_MS must be a whole number of milliseconds (>= 100)' })
   @Min(100)
   REQUEST_TIMEOUT_MS?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'SHUTDOWN_GRACE_MS must be a whole number of milliseconds (>= 0)' })
+  @Min(0)
+  SHUTDOWN_GRACE_MS?: number;
 
   @IsOptional()
   @IsIn(LOG_LEVELS)
@@ -219,6 +227,7 @@ export function loadConfig(raw: Record<string, string | undefined>): AppConfig {
       requestTimeoutMs: env.REQUEST_TIMEOUT_MS ?? 30_000,
       uploadMaxBytes: env.UPLOAD_MAX_BYTES ?? 52_428_800,
       uploadDir: env.UPLOAD_DIR ?? './data/uploads',
+      shutdownGraceMs: env.SHUTDOWN_GRACE_MS ?? 25_000,
     },
     database: parseDatabase(
       env.DATABASE_URL,

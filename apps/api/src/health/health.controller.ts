@@ -1,6 +1,7 @@
-import { ApiProblems } from '@app/common';
+import { ApiProblems, AppError } from '@app/common';
 import { Controller, Get } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ShutdownService } from './shutdown.service';
 import {
   HealthCheck,
   HealthCheckResult,
@@ -17,6 +18,7 @@ export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
     private readonly db: TypeOrmHealthIndicator,
+    private readonly shutdown: ShutdownService,
   ) {}
 
   @Get()
@@ -39,6 +41,11 @@ export class HealthController {
   })
   @ApiProblems('NOT_READY')
   ready(): Promise<HealthCheckResult> {
+    if (this.shutdown.isDraining) {
+      throw new AppError('NOT_READY', 'The service is shutting down.', {
+        extensions: { checks: { shutdown: { status: 'down' } } },
+      });
+    }
     return this.health.check([
       () => this.db.pingCheck('database', { timeout: READINESS_DB_TIMEOUT_MS }),
     ]);

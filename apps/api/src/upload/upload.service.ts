@@ -9,10 +9,16 @@ import {
   CsvIngestor,
   IngestInterruptedError,
 } from '@app/ingest';
-import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import {
+  BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+} from '@nestjs/common';
 import type { Request } from 'express';
 import { randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, ReadStream } from 'node:fs';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -81,9 +87,19 @@ export function toView(u: UploadRecord, withErrors = true): UploadView {
 
 /** Uploads: sync (stream → report) and async (spool → 202 → background), all recorded in `uploads`. */
 @Injectable()
-export class UploadService implements OnApplicationBootstrap {
+/** The service is stopping: background uploads end here, recorded as interrupted. */
+class ShutdownInterruption extends Error {
+  constructor() {
+    super(
+      'the service shut down before this upload finished; the batches counted here were committed',
+    );
+  }
+}
+
+export class UploadService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(UploadService.name);
-  private readonly running = new Set<Promise<void>>();
+  /** Background uploads in progress, each with the way to stop it. */
+  private readonly running = new Map<Promise<void>, () => void>();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -148,10 +164,11 @@ export class UploadService implements OnApplicationBootstrap {
       throw err;
     }
     await this.uploads.create({ ...record, status: 'queued', bytesTotal: source.stream.bytes });
-    const job = this.runAsync(id, spool, source.stream.bytes, options).finally(() =>
+    const spoolStream = createReadStream(spool);
+    const job = this.runAsync(id, spoolStream, source.stream.bytes, options).finally(() =>
       this.running.delete(job),
     );
-    this.running.add(job);
+    this.running.set(job, () => spoolStream.destroy(new ShutdownInterruption()));
     return { uploadId: id, status: 'queued', statusUrl: `/api/v1/uploads/${id}` };
   }
 
@@ -212,9 +229,19 @@ export class UploadService implements OnApplicationBootstrap {
     return this.complete(id, report, stream.bytes, started, options);
   }
 
+  /** Stops background uploads: in-flight batches commit, the rest is recorded as interrupted. */
+  async beforeApplicationShutdown(): Promise<void> {
+    if (this.running.size === 0) return;
+    this.logger.warn(
+      `stopping ${this.running.size} background upload(s); they will be marked interrupted`,
+    );
+    for (const stop of this.running.values()) stop();
+    await Promise.allSettled(this.running.keys());
+  }
+
   private async runAsync(
     id: string,
-    spool: string,
+    spoolStream: ReadStream,
     bytes: number,
     options: Omit<CsvIngestOptions, 'uploadId'>,
   ): Promise<void> {
@@ -224,7 +251,7 @@ export class UploadService implements OnApplicationBootstrap {
     try {
       await this.uploads.markProcessing(id);
       const report = await this.ingestor.ingest(
-        createReadStream(spool).pipe(counter),
+        spoolStream.on('error', (err) => counter.destroy(err)).pipe(counter),
         {
           ...options,
           uploadId: id,
@@ -245,7 +272,7 @@ export class UploadService implements OnApplicationBootstrap {
         this.logger.error({ err: e, uploadId: id }, 'could not record the failure of an upload'),
       );
     } finally {
-      await rm(spool, { force: true });
+      await rm(String(spoolStream.path), { force: true });
     }
   }
 
@@ -298,7 +325,7 @@ export class UploadService implements OnApplicationBootstrap {
     const partial = err instanceof IngestInterruptedError ? err.report : undefined;
     const cause = err instanceof IngestInterruptedError ? err.cause : err;
     await this.uploads.finish(id, {
-      status: 'failed',
+      status: cause instanceof ShutdownInterruption ? 'interrupted' : 'failed',
       bytesRead: bytes,
       rows: partial?.rows ?? 0,
       failed: partial?.failed ?? 0,
