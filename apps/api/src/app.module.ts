@@ -1,6 +1,6 @@
 import { AppConfigModule, AppConfigOptions } from '@app/config';
 import { DatabaseModule } from '@app/database';
-import { LoggerModule, LoggerOptions } from '@app/observability';
+import { LoggerModule, LoggerOptions, MetricsModule } from '@app/observability';
 import { DynamicModule, Module } from '@nestjs/common';
 import { HealthModule } from './health/health.module';
 import { HistoricalDataModule } from './historical-data/historical-data.module';
@@ -19,6 +19,7 @@ export class AppModule {
       imports: [
         AppConfigModule.forRoot(options),
         LoggerModule.forRoot(options.log),
+        MetricsModule,
         DatabaseModule,
         HealthModule,
         HistoricalDataModule,

@@ -3,6 +3,7 @@ import { assignRequestId, createValidationPipe, jsonBody, ProblemDetailsFilter }
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { SwaggerModule } from '@nestjs/swagger';
+import { httpMetricsMiddleware } from '@app/observability';
 import { Logger } from 'nestjs-pino';
 import { AppModule, AppOptions } from './app.module';
 import { ShutdownService } from './health/shutdown.service';
@@ -15,6 +16,7 @@ export const JSON_BODY_LIMIT = '20mb';
 export function configureApp(app: NestExpressApplication): void {
   const config = app.get<AppConfig>(APP_CONFIG);
   app.useLogger(app.get(Logger));
+  app.use(httpMetricsMiddleware);
   app.use(app.get(ShutdownService).track);
   app.use(
     (

@@ -55,7 +55,7 @@ export async function importCsv(
     try {
       const report = await app
         .get(CsvIngestor)
-        .ingest(source, { ...ingest, uploadId }, bars.dialect);
+        .ingest(source, { ...ingest, uploadId, source: 'cli' }, bars.dialect);
       const durationMs = performance.now() - started;
       const rejected = ingest.atomic && !ingest.dryRun && report.failed > 0;
       await uploads.finish(uploadId, {

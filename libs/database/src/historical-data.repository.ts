@@ -1,4 +1,5 @@
 import { APP_CONFIG, AppConfig } from '@app/config';
+import { TimedDb } from '@app/observability';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Readable } from 'node:stream';
 import { InjectDataSource } from '@nestjs/typeorm';
@@ -155,6 +156,7 @@ export class HistoricalDataRepository {
     return this.transactions.run(work);
   }
 
+  @TimedDb('find_page')
   async findPage(query: BarPageQuery): Promise<{ rows: Bar[]; total: number }> {
     const { sql, params } = where(query);
     const dir = query.sort === 'desc' ? 'DESC' : 'ASC';
@@ -171,6 +173,7 @@ export class HistoricalDataRepository {
     return { rows: rows.map(toBar), total: Number(count[0]?.total ?? 0) };
   }
 
+  @TimedDb('find_by_id')
   async findById(id: number, tx?: QueryRunner): Promise<Bar | null> {
     const rows = await this.dataSource.query<BarRow[]>(
       `SELECT ${COLUMNS} FROM historical_data WHERE id = ?`,
@@ -185,6 +188,7 @@ export class HistoricalDataRepository {
    * `symbol IN (...) AND date BETWEEN` lookup on the unique index (an OR per pair would exceed
    * SQLite's expression depth on wide batches); rows outside the batch are filtered out here.
    */
+  @TimedDb('find_existing_keys')
   async findExistingKeys(bars: readonly BarRecord[], tx?: QueryRunner): Promise<Set<string>> {
     if (bars.length === 0) return new Set();
     const wanted = new Set<string>();
@@ -216,6 +220,7 @@ export class HistoricalDataRepository {
    * The batch must not repeat a (symbol, date). In 'error' mode the caller has already removed
    * stored pairs (findExistingKeys); a pair stored meanwhile fails the statement.
    */
+  @TimedDb('upsert_batch')
   async upsertBatch(
     tx: QueryRunner,
     bars: readonly BarRecord[],
@@ -339,6 +344,7 @@ export class HistoricalDataRepository {
   }
 
   /** Replaces every field of one bar. Throws a unique violation when (symbol, date) is taken. */
+  @TimedDb('replace')
   async replace(tx: QueryRunner, id: number, bar: BarRecord): Promise<void> {
     await tx.query(
       `UPDATE historical_data SET symbol = ?, \`date\` = ?, \`open\` = ?, high = ?, low = ?, \`close\` = ?,
@@ -348,11 +354,13 @@ export class HistoricalDataRepository {
     );
   }
 
+  @TimedDb('delete_by_id')
   async deleteById(tx: QueryRunner, id: number): Promise<boolean> {
     const { affected = 0 } = await tx.query('DELETE FROM historical_data WHERE id = ?', [id], true);
     return affected > 0;
   }
 
+  @TimedDb('delete_matching')
   async deleteMatching(tx: QueryRunner, filter: BarFilter): Promise<number> {
     const { sql, params } = where(filter);
     const { affected = 0 } = await tx.query(`DELETE FROM historical_data ${sql}`, params, true);
@@ -360,6 +368,7 @@ export class HistoricalDataRepository {
   }
 
   /** Liveness of the connection, bounded: used by readiness. */
+  @TimedDb('ping')
   async ping(): Promise<void> {
     await this.dataSource.query('SELECT 1');
   }

@@ -1,3 +1,4 @@
+import { TimedDb, uploadsTotal } from '@app/observability';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, QueryRunner } from 'typeorm';
@@ -160,7 +161,9 @@ export class UploadsRepository {
     );
   }
 
+  @TimedDb('uploads_finish')
   async finish(id: string, o: UploadOutcome): Promise<void> {
+    uploadsTotal.labels(o.status).inc();
     await this.transactions.execute(
       `UPDATE uploads SET status = ?, bytes_read = ?, row_count = ?, failed = ?, error_counts = ?, errors = ?,
        errors_truncated = ?, message = ?, duration_ms = ?, finished_at = ${this.now} WHERE id = ?`,
@@ -179,11 +182,13 @@ export class UploadsRepository {
     );
   }
 
+  @TimedDb('uploads_find')
   async findById(id: string): Promise<UploadRecord | null> {
     const rows = await this.dataSource.query<Row[]>('SELECT * FROM uploads WHERE id = ?', [id]);
     return rows.length ? toRecord(rows[0]) : null;
   }
 
+  @TimedDb('uploads_list')
   async list(limit: number, offset: number): Promise<{ rows: UploadRecord[]; total: number }> {
     const [rows, count] = await Promise.all([
       this.dataSource.query<Row[]>(
@@ -197,10 +202,12 @@ export class UploadsRepository {
 
   /** On start-up: whatever a previous process left running can no longer finish. */
   async interruptUnfinished(reason: string): Promise<number> {
-    return this.transactions.execute(
+    const interrupted = await this.transactions.execute(
       `UPDATE uploads SET status = 'interrupted', message = ?, finished_at = ${this.now}
        WHERE status IN ('queued', 'processing')`,
       [reason],
     );
+    uploadsTotal.labels('interrupted').inc(interrupted);
+    return interrupted;
   }
 }

@@ -7,6 +7,7 @@ import {
   WriteCounts,
   WriteHint,
 } from '@app/database';
+import { countIngest, ingestDuration } from '@app/observability';
 import { Injectable } from '@nestjs/common';
 import type { QueryRunner } from 'typeorm';
 import type { RowErrorCode } from './bar-rule.codes';
@@ -59,6 +60,21 @@ export class BarWriter {
   constructor(private readonly repository: HistoricalDataRepository) {}
 
   async write(raws: readonly RawBar[], options: WriteOptions): Promise<WriteReport> {
+    const end = ingestDuration.startTimer({ source: 'json' });
+    try {
+      const report = await this.validateAndWrite(raws, options);
+      const { inserted, updated, skipped, failed } = report;
+      countIngest('json', { inserted, updated, skipped, failed });
+      return report;
+    } finally {
+      end();
+    }
+  }
+
+  private async validateAndWrite(
+    raws: readonly RawBar[],
+    options: WriteOptions,
+  ): Promise<WriteReport> {
     const validate = createBarValidator(options);
     const duplicates = new DuplicateTracker();
     const errors: IndexedRowError[] = [];

@@ -5,6 +5,7 @@ import {
   UploadRowError,
   UploadsRepository,
 } from '@app/database';
+import { countIngest, ingestDuration } from '@app/observability';
 import { Injectable } from '@nestjs/common';
 import type { Readable } from 'node:stream';
 import type { QueryRunner } from 'typeorm';
@@ -19,6 +20,8 @@ export const MAX_REPORTED_ERRORS = 1000;
 
 export interface CsvIngestOptions extends BarRuleOptions {
   uploadId: string;
+  /** For metrics: an HTTP upload (csv, the default) or a command-line import (cli). */
+  source?: 'csv' | 'cli';
   onConflict: ConflictMode;
   atomic: boolean;
   dryRun: boolean;
@@ -87,6 +90,30 @@ export class CsvIngestor {
   ) {}
 
   async ingest(
+    source: Readable,
+    options: CsvIngestOptions,
+    dialect: 'mysql' | 'sqlite',
+  ): Promise<CsvIngestReport> {
+    if (options.dryRun) return this.run(source, options, dialect);
+    const label = options.source ?? 'csv';
+    const end = ingestDuration.startTimer({ source: label });
+    // Rows written by independently committed batches are counted as each batch commits
+    // (IngestRun.account); here: the rows of an atomic run once it committed, and rejected rows.
+    const count = ({ inserted, updated, skipped, failed }: CsvIngestReport): void =>
+      countIngest(label, options.atomic ? { inserted, updated, skipped, failed } : { failed });
+    try {
+      const report = await this.run(source, options, dialect);
+      count(report);
+      return report;
+    } catch (err) {
+      if (err instanceof IngestInterruptedError) count(err.report);
+      throw err;
+    } finally {
+      end();
+    }
+  }
+
+  private async run(
     source: Readable,
     options: CsvIngestOptions,
     dialect: 'mysql' | 'sqlite',
@@ -250,6 +277,9 @@ class IngestRun {
   }
 
   private account(batch: Batch, { counts, conflicts }: BatchResult): void {
+    if (!this.options.atomic && !this.options.dryRun) {
+      countIngest(this.options.source ?? 'csv', counts);
+    }
     if (counts.updated + counts.skipped + conflicts.length > counts.inserted) {
       this.expectConflicts = true;
     }

@@ -1,1 +1,3 @@
 export * from './logger.module';
+export * from './metrics';
+export * from './metrics.module';

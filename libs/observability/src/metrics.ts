@@ -1,0 +1,132 @@
+import type { NextFunction, Request, Response } from 'express';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, register } from 'prom-client';
+
+/*
+ * Every metric of the service, with the names and labels DESIGN.md fixes (dashboards and alerts
+ * depend on them). Defined once per process in the default registry, which GET /metrics serves.
+ */
+
+export const httpRequestDuration = new Histogram({
+  name: 'http_request_duration_seconds',
+  help: 'HTTP request duration by method, route template and status code',
+  labelNames: ['method', 'route', 'status_code'] as const,
+  buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+});
+
+export const httpRequestsTotal = new Counter({
+  name: 'http_requests_total',
+  help: 'HTTP requests by method, route template and status code',
+  labelNames: ['method', 'route', 'status_code'] as const,
+});
+
+export const httpRequestsInFlight = new Gauge({
+  name: 'http_requests_in_flight',
+  help: 'HTTP requests being served',
+});
+
+export const dbQueryDuration = new Histogram({
+  name: 'db_query_duration_seconds',
+  help: 'Database operation duration by operation',
+  labelNames: ['operation'] as const,
+  buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+});
+
+export const ingestRowsTotal = new Counter({
+  name: 'ingest_rows_total',
+  help: 'Rows ingested by source (csv, json, cli) and outcome (inserted, updated, skipped, failed)',
+  labelNames: ['source', 'outcome'] as const,
+});
+
+export const ingestDuration = new Histogram({
+  name: 'ingest_duration_seconds',
+  help: 'Duration of one ingest (a JSON request, an upload, an import) by source',
+  labelNames: ['source'] as const,
+  buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 120, 300, 600],
+});
+
+export const uploadsTotal = new Counter({
+  name: 'uploads_total',
+  help: 'Finished uploads and imports by status (completed, failed, interrupted)',
+  labelNames: ['status'] as const,
+});
+
+export const cacheRequestsTotal = new Counter({
+  name: 'cache_requests_total',
+  help: 'Response cache look-ups by result (hit, miss)',
+  labelNames: ['result'] as const,
+});
+
+export const rateLimitedRequestsTotal = new Counter({
+  name: 'rate_limited_requests_total',
+  help: 'Requests answered 429 by the rate limiter',
+});
+
+export type IngestSource = 'csv' | 'json' | 'cli';
+export type IngestOutcome = 'inserted' | 'updated' | 'skipped' | 'failed';
+
+// Every series a dashboard plots exists from the start (at 0), not only after its first event.
+for (const source of ['csv', 'json', 'cli'] as const) {
+  for (const outcome of ['inserted', 'updated', 'skipped', 'failed'] as const) {
+    ingestRowsTotal.labels(source, outcome).inc(0);
+  }
+}
+for (const status of ['completed', 'failed', 'interrupted']) uploadsTotal.labels(status).inc(0);
+for (const result of ['hit', 'miss']) cacheRequestsTotal.labels(result).inc(0);
+
+if (!register.getSingleMetric('process_cpu_user_seconds_total')) collectDefaultMetrics();
+
+/** Times a database operation into db_query_duration_seconds. */
+export async function timeDb<T>(operation: string, work: () => Promise<T>): Promise<T> {
+  const end = dbQueryDuration.startTimer({ operation });
+  try {
+    return await work();
+  } finally {
+    end();
+  }
+}
+
+export function countIngest(
+  source: IngestSource,
+  counts: Partial<Record<IngestOutcome, number>>,
+): void {
+  for (const [outcome, n] of Object.entries(counts)) {
+    if (n) ingestRowsTotal.labels(source, outcome).inc(n);
+  }
+}
+
+/**
+ * Request metrics, labelled by the matched route template (never the raw URL, so label values stay
+ * bounded); requests no route matched share the label "unmatched".
+ */
+export function httpMetricsMiddleware(req: Request, res: Response, next: NextFunction): void {
+  const end = httpRequestDuration.startTimer();
+  httpRequestsInFlight.inc();
+  let done = false;
+  const record = (): void => {
+    if (done) return;
+    done = true;
+    httpRequestsInFlight.dec();
+    const route = (req.route as { path?: string } | undefined)?.path;
+    const labels = {
+      method: req.method,
+      // Nest answers unknown paths through a catch-all route ("/{*path}"): unmatched as well.
+      route: route && !route.includes('{*') ? `${req.baseUrl}${route}` : 'unmatched',
+      status_code: String(res.statusCode),
+    };
+    end(labels);
+    httpRequestsTotal.inc(labels);
+  };
+  res.once('finish', record);
+  res.once('close', record);
+  next();
+}
+
+/** Method decorator: times every call of a repository operation into db_query_duration_seconds. */
+export function TimedDb(operation: string): MethodDecorator {
+  return (_target, _key, descriptor: PropertyDescriptor) => {
+    const original = descriptor.value as (...args: unknown[]) => Promise<unknown>;
+    descriptor.value = function (this: unknown, ...args: unknown[]) {
+      return timeDb(operation, () => original.apply(this, args));
+    };
+  };
+}
