@@ -455,9 +455,8 @@ describeEachDialect('CSV upload limits and interruptions', (t) => {
     });
     expect(answer.status).toBe(413);
     expect(JSON.parse(answer.body)).toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
-    // Answered before the client got through its body (it stops at LIMIT * 50); how much it sent
-    // meanwhile depends on timing, as the server discards it unread (lingering close).
-    expect(sent).toBeLessThan(LIMIT * 50);
+    // How much the client got to send meanwhile is timing (the server discards it unread during
+    // the lingering close); what the server *read* is bounded below, from the upload record.
     const [upload] = (await limited.http.get('/api/v1/uploads').expect(200)).body.data;
     expect(upload).toMatchObject({
       status: 'failed',
