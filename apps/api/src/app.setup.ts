@@ -6,7 +6,6 @@ import { SwaggerModule } from '@nestjs/swagger';
 import { httpMetricsMiddleware } from '@app/observability';
 import { Logger } from 'nestjs-pino';
 import { AppModule, AppOptions } from './app.module';
-import { ShutdownService } from './health/shutdown.service';
 import { buildOpenApiDocument } from './openapi';
 
 /** JSON bodies: 10 000 bars with long symbols and string prices fit well inside this. */
@@ -17,7 +16,6 @@ export function configureApp(app: NestExpressApplication): void {
   const config = app.get<AppConfig>(APP_CONFIG);
   app.useLogger(app.get(Logger));
   app.use(httpMetricsMiddleware);
-  app.use(app.get(ShutdownService).track);
   app.use(
     (
       req: Parameters<typeof assignRequestId>[0],

@@ -72,6 +72,9 @@ export interface WriteHint {
 
 export type IngestPath = 'load-data' | 'insert';
 
+const insertStatement = (rows: number): string =>
+  `INSERT INTO historical_data ${INSERT_COLUMNS} VALUES ${Array(rows).fill(ROW_PLACEHOLDER).join(', ')}`;
+
 /** The one place where driver differences (DECIMAL and BIGINT as strings on mysql2) are normalised. */
 function toBar(row: BarRow): Bar {
   const bar: Bar = {
@@ -244,12 +247,12 @@ export class HistoricalDataRepository {
         }
         if (inserted === n) return { inserted, updated: 0, skipped: 0 };
         // Some pairs were stored: upsert the batch; exactly n - inserted of it were updates.
-        await this.upsertStatement(tx, bars);
+        await this.upsertStatement(tx, insertStatement(n), flatten(bars));
         return { inserted, updated: n - inserted, skipped: 0 };
       }
     }
 
-    const insert = `INSERT INTO historical_data ${INSERT_COLUMNS} VALUES ${Array(n).fill(ROW_PLACEHOLDER).join(', ')}`;
+    const insert = insertStatement(n);
     const params = flatten(bars);
 
     if (mode === 'error') {
@@ -268,7 +271,7 @@ export class HistoricalDataRepository {
         return { inserted: affected, updated: 0, skipped: n - affected };
       }
       // 1 affected row per insert, 2 per update (updated_at always changes, so never 0).
-      const affected = await this.upsertStatement(tx, bars);
+      const affected = await this.upsertStatement(tx, insert, params);
       const updated = affected - n;
       return { inserted: n - updated, updated, skipped: 0 };
     }
@@ -294,12 +297,15 @@ export class HistoricalDataRepository {
   }
 
   /** MySQL: one multi-row INSERT ... ON DUPLICATE KEY UPDATE; answers affected rows. */
-  private async upsertStatement(tx: QueryRunner, bars: readonly BarRecord[]): Promise<number> {
+  private async upsertStatement(
+    tx: QueryRunner,
+    insert: string,
+    params: unknown[],
+  ): Promise<number> {
     const { affected = 0 } = await tx.query(
-      `INSERT INTO historical_data ${INSERT_COLUMNS} VALUES ${Array(bars.length).fill(ROW_PLACEHOLDER).join(', ')}
-       ON DUPLICATE KEY UPDATE \`open\` = VALUES(\`open\`), high = VALUES(high), low = VALUES(low),
+      `${insert} ON DUPLICATE KEY UPDATE \`open\` = VALUES(\`open\`), high = VALUES(high), low = VALUES(low),
        \`close\` = VALUES(\`close\`), adj_close = VALUES(adj_close), volume = VALUES(volume), updated_at = ${this.now}`,
-      flatten(bars),
+      params,
       true,
     );
     return affected;

@@ -67,8 +67,6 @@ export class IngestInterruptedError extends Error {
   }
 }
 
-export { CsvFormatError };
-
 class AtomicRollback extends Error {}
 
 /** How many batches may be in the database at once: parsing the next overlaps writing these. */

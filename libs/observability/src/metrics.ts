@@ -98,13 +98,22 @@ export function countIngest(
  * Request metrics, labelled by the matched route template (never the raw URL, so label values stay
  * bounded); requests no route matched share the label "unmatched".
  */
+let inFlight = 0;
+
+/** Requests being served right now (the same count as http_requests_in_flight, synchronously). */
+export function requestsInFlight(): number {
+  return inFlight;
+}
+
 export function httpMetricsMiddleware(req: Request, res: Response, next: NextFunction): void {
   const end = httpRequestDuration.startTimer();
+  inFlight++;
   httpRequestsInFlight.inc();
   let done = false;
   const record = (): void => {
     if (done) return;
     done = true;
+    inFlight--;
     httpRequestsInFlight.dec();
     const route = (req.route as { path?: string } | undefined)?.path;
     const labels = {

@@ -1,14 +1,13 @@
 import { APP_CONFIG, AppConfig } from '@app/config';
+import { requestsInFlight } from '@app/observability';
 import {
   BeforeApplicationShutdown,
   Inject,
   Injectable,
   Logger,
-  NestMiddleware,
   OnApplicationShutdown,
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import type { NextFunction, Request, Response } from 'express';
 import type { Server } from 'node:http';
 
 /**
@@ -21,7 +20,6 @@ import type { Server } from 'node:http';
 export class ShutdownService implements BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger('Shutdown');
   private draining = false;
-  private inFlight = 0;
   private cutTimer?: NodeJS.Timeout;
 
   constructor(
@@ -33,27 +31,20 @@ export class ShutdownService implements BeforeApplicationShutdown, OnApplication
     return this.draining;
   }
 
-  /** Counts requests in progress (wired as the first middleware). */
-  readonly track: NestMiddleware['use'] = (_req: Request, res: Response, next: NextFunction) => {
-    this.inFlight++;
-    res.once('close', () => this.inFlight--);
-    next();
-  };
-
   async beforeApplicationShutdown(signal?: string): Promise<void> {
     this.draining = true;
     const grace = this.config.http.shutdownGraceMs;
     this.logger.log(
-      `shutting down${signal ? ` on ${signal}` : ''}: readiness is 503; waiting up to ${grace} ms for ${this.inFlight} request(s) in flight`,
+      `shutting down${signal ? ` on ${signal}` : ''}: readiness is 503; waiting up to ${grace} ms for ${requestsInFlight()} request(s) in flight`,
     );
     const deadline = Date.now() + grace;
-    while (this.inFlight > 0 && Date.now() < deadline) {
+    while (requestsInFlight() > 0 && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 50));
     }
     const server = this.adapterHost.httpAdapter?.getHttpServer() as Server | undefined;
-    if (this.inFlight > 0) {
+    if (requestsInFlight() > 0) {
       this.logger.warn(
-        `grace period over with ${this.inFlight} request(s) still running: closing their connections`,
+        `grace period over with ${requestsInFlight()} request(s) still running: closing their connections`,
       );
       server?.closeAllConnections();
     } else {
