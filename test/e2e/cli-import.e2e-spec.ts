@@ -15,7 +15,7 @@ const targets: [string, () => Promise<string>][] = [
     () => Promise.resolve(`sqlite:${join(mkdtempSync(join(tmpdir(), 'hd-cli-')), 'db.sqlite')}`),
   ],
   ...(mysqlBaseUrl()
-    ? ([['mysql', () => workerDatabaseUrl()]] as [string, () => Promise<string>][])
+    ? ([['mysql', () => workerDatabaseUrl('cli')]] as [string, () => Promise<string>][])
     : []),
 ];
 

@@ -42,14 +42,19 @@ export async function withServer<T>(
   }
 }
 
-/** This worker's database URL, creating the database if needed. */
-export async function workerDatabaseUrl(): Promise<string> {
-  const name = `${runPrefix()}_w${process.env.JEST_WORKER_ID ?? '1'}`;
-  await withServer((conn) =>
-    conn.query(
+/**
+ * This worker's database URL, creating the database if needed. With `fresh`, a database of this
+ * worker's own for that one purpose, dropped and created empty: for specs that count rows and
+ * must not see what earlier spec files in the same worker left behind.
+ */
+export async function workerDatabaseUrl(fresh?: string): Promise<string> {
+  const name = `${runPrefix()}_w${process.env.JEST_WORKER_ID ?? '1'}${fresh ? `_${fresh}` : ''}`;
+  await withServer(async (conn) => {
+    if (fresh) await conn.query(`DROP DATABASE IF EXISTS \`${name}\``);
+    await conn.query(
       `CREATE DATABASE IF NOT EXISTS \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`,
-    ),
-  );
+    );
+  });
   const url = new URL(mysqlBaseUrl()!.toString());
   url.pathname = `/${name}`;
   return url.toString();
