@@ -18,6 +18,7 @@ module.exports = {
     ],
   },
   moduleNameMapper: {
+    '^@app/(config|observability)/tracing$': '<rootDir>/libs/$1/src/tracing',
     '^@app/(config|database|ingest|common|observability)$': '<rootDir>/libs/$1/src',
   },
   globalSetup: '<rootDir>/test/setup/global-setup.ts',

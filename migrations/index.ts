@@ -1,5 +1,10 @@
 import { CreateHistoricalData1732000000000 } from './1732000000000-create-historical-data';
 import { CreateUploads1732000000001 } from './1732000000001-create-uploads';
+import { CreateIdempotencyKeys1732000000002 } from './1732000000002-create-idempotency-keys';
 
 /** Every migration, in order. Listed explicitly so ts-jest, the API and the CLI load the same set. */
-export const MIGRATIONS = [CreateHistoricalData1732000000000, CreateUploads1732000000001];
+export const MIGRATIONS = [
+  CreateHistoricalData1732000000000,
+  CreateUploads1732000000001,
+  CreateIdempotencyKeys1732000000002,
+];

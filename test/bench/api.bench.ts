@@ -8,90 +8,27 @@
  * Loopback only; every phase is bounded in time and count.
  * BENCH_DATABASE_URL (default mysql://root@127.0.0.1:3306/hd_bench) is dropped and recreated.
  */
-import autocannon from 'autocannon';
-import { ChildProcess, spawn } from 'node:child_process';
 import { createConnection } from 'mysql2/promise';
 import { join } from 'node:path';
+import {
+  bars,
+  DAYS,
+  DB_NAME,
+  DB_URL,
+  fmt,
+  load,
+  median,
+  postBars,
+  resetDatabase,
+  root,
+  SECONDS,
+  server,
+  SYMBOLS,
+  BENCH_ENV,
+} from './support';
 
-const DB_URL = new URL(process.env.BENCH_DATABASE_URL ?? 'mysql://root@127.0.0.1:3306/hd_bench');
-const DB_NAME = DB_URL.pathname.slice(1);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
-const SYMBOLS = 200;
-const DAYS = 1000;
 const API_PORT = 3900;
 const BARE_PORT = 3901;
-const root = join(__dirname, '..', '..', '..');
-
-if (!/bench|test/.test(DB_NAME))
-  throw new Error(`refusing to drop "${DB_NAME}": name must contain bench or test`);
-
-const day = (i: number): string =>
-  new Date(Date.UTC(2015, 0, 1) + i * 86_400_000).toISOString().slice(0, 10);
-
-function bars(symbolOffset: number, count: number, dayOffset = 0) {
-  return Array.from({ length: count }, (_, i) => {
-    const base = 100 + ((i * 7) % 50);
-    return {
-      symbol: `SYM${String(symbolOffset + (i % 10)).padStart(3, '0')}`,
-      date: day(dayOffset + Math.floor(i / 10)),
-      open: base,
-      high: base + 2.5,
-      low: base - 2.25,
-      close: base + 1.125,
-      volume: 1_000_000 + i,
-    };
-  });
-}
-
-const children: ChildProcess[] = [];
-// Whatever happens, no server outlives the benchmark.
-process.on('exit', () => children.forEach((c) => c.kill('SIGTERM')));
-
-async function server(
-  entry: string,
-  port: number,
-  env: Record<string, string>,
-): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [entry], {
-    env: {
-      ...process.env,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      BENCH_DATABASE_URL: DB_URL.toString(),
-      ...env,
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  children.push(child);
-  for (let i = 0; i < 100; i++) {
-    try {
-      const res = await fetch(`http://127.0.0.1:${port}/health`);
-      if (res.status < 500) return child;
-    } catch {
-      /* not up yet */
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  child.kill();
-  throw new Error(`${entry} did not start`);
-}
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
-
-async function postBars(body: unknown[]): Promise<{ ms: number; report: Record<string, number> }> {
-  const payload = JSON.stringify(body);
-  const t0 = performance.now();
-  const res = await fetch(`http://127.0.0.1:${API_PORT}/api/v1/data`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: payload,
-  });
-  const report = (await res.json()) as Record<string, number>;
-  if (res.status !== 200)
-    throw new Error(`POST failed: ${res.status} ${JSON.stringify(report).slice(0, 300)}`);
-  return { ms: performance.now() - t0, report };
-}
 
 async function rawUpsert(rows: ReturnType<typeof bars>): Promise<number> {
   const conn = await createConnection({
@@ -118,45 +55,13 @@ async function rawUpsert(rows: ReturnType<typeof bars>): Promise<number> {
   return ms;
 }
 
-function load(port: number, connections: number, seconds: number): Promise<autocannon.Result> {
-  let n = 0;
-  return autocannon({
-    url: `http://127.0.0.1:${port}`,
-    connections,
-    duration: seconds,
-    requests: [
-      {
-        method: 'GET',
-        setupRequest: (req) => {
-          n = (n * 1103515245 + 12345) % 2147483648;
-          const symbol = `SYM${String(n % SYMBOLS).padStart(3, '0')}`;
-          const start = n % (DAYS - 150);
-          return {
-            ...req,
-            path: `/api/v1/data?symbol=${symbol}&start_date=${day(start)}&end_date=${day(start + 140)}&limit=100`,
-          };
-        },
-      },
-    ],
-  });
-}
-
 async function main(): Promise<void> {
-  const admin = await createConnection({
-    host: DB_URL.hostname,
-    port: Number(DB_URL.port || 3306),
-    user: decodeURIComponent(DB_URL.username),
-    password: decodeURIComponent(DB_URL.password),
-  });
-  const [[{ v }]] = (await admin.query('SELECT VERSION() AS v')) as unknown as [[{ v: string }]];
-  await admin.query(`DROP DATABASE IF EXISTS \`${DB_NAME}\``);
-  await admin.query(`CREATE DATABASE \`${DB_NAME}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
-  await admin.end();
+  const v = await resetDatabase();
   console.log(`Benchmarks on ${v}, database ${DB_NAME}; ${SECONDS}s per load phase\n`);
 
   const api = await server(join(root, 'dist/apps/api/src/main.js'), API_PORT, {
     DATABASE_URL: DB_URL.toString(),
-    NODE_ENV: 'production',
+    ...BENCH_ENV,
     DB_MIGRATIONS_RUN: 'true',
     LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
   });
@@ -165,7 +70,7 @@ async function main(): Promise<void> {
     // Seed 200 symbols x 1000 days = 200 000 bars through the API (20 requests of 10 000).
     const seedMs: number[] = [];
     for (let s = 0; s < SYMBOLS; s += 10) {
-      seedMs.push((await postBars(bars(s, 10 * DAYS))).ms);
+      seedMs.push((await postBars(API_PORT, bars(s, 10 * DAYS))).ms);
     }
 
     // 1. Bulk POST: fresh inserts and updates, 5 runs each, vs raw mysql2 on rows of its own.
@@ -176,10 +81,13 @@ async function main(): Promise<void> {
     for (let r = 0; r < 5; r++) {
       const mine = bars(1000 + r * 10, 10_000, 0);
       const theirs = bars(2000 + r * 10, 10_000, 0);
-      const ins = await postBars(mine);
+      const ins = await postBars(API_PORT, mine);
       if (ins.report.inserted !== 10_000) throw new Error('expected 10 000 inserts');
       insertRuns.push(ins.ms);
-      const upd = await postBars(mine.map((b) => ({ ...b, close: b.close + 0.5 })));
+      const upd = await postBars(
+        API_PORT,
+        mine.map((b) => ({ ...b, close: b.close + 0.5 })),
+      );
       if (upd.report.updated !== 10_000) throw new Error('expected 10 000 updates');
       updateRuns.push(upd.ms);
       rawInsertRuns.push(await rawUpsert(theirs));

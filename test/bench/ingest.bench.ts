@@ -20,6 +20,7 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { createConnection } from 'mysql2/promise';
+import { BENCH_ENV, BENCH_KEY } from './support';
 
 const DB_URL = new URL(process.env.BENCH_DATABASE_URL ?? 'mysql://root@127.0.0.1:3306/hd_bench');
 const DB_NAME = DB_URL.pathname.slice(1);
@@ -76,7 +77,7 @@ async function startApi(): Promise<ChildProcess> {
       ...process.env,
       PORT: String(PORT),
       HOST: '127.0.0.1',
-      NODE_ENV: 'production',
+      ...BENCH_ENV,
       DATABASE_URL: DB_URL.toString(),
       DB_MIGRATIONS_RUN: 'true',
       UPLOAD_MAX_BYTES: String(512 * 1024 * 1024),
@@ -106,7 +107,7 @@ function upload(): Promise<{ ms: number; report: Record<string, unknown> }> {
         port: PORT,
         method: 'POST',
         path: '/api/v1/data/upload',
-        headers: { 'Content-Type': 'text/csv' },
+        headers: { 'Content-Type': 'text/csv', 'X-API-Key': BENCH_KEY },
       },
       (res) => {
         let body = '';

@@ -13,7 +13,7 @@ async function tables(config: ReturnType<typeof loadConfig>): Promise<string[]> 
   try {
     const runner = ds.createQueryRunner();
     const names = [];
-    for (const name of ['historical_data', 'migrations', 'uploads'])
+    for (const name of ['historical_data', 'idempotency_keys', 'migrations', 'uploads'])
       if (await runner.hasTable(name)) names.push(name);
     await runner.release();
     return names;
@@ -32,22 +32,30 @@ describe('cli migrate', () => {
   const scenario = async (databaseUrl: string) => {
     const config = loadConfig({ DATABASE_URL: databaseUrl });
     const cli = new MigrateCommand(config);
-    for (let i = 0; i < 3; i++) await cli.run(['revert']); // a clean slate whatever the database held
+    for (let i = 0; i < 4; i++) await cli.run(['revert']); // a clean slate whatever the database held
     await cli.run(['show']);
     expect(log).toHaveBeenCalledWith('[ ] CreateHistoricalData1732000000000');
-    expect(log).toHaveBeenLastCalledWith('[ ] CreateUploads1732000000001');
+    expect(log).toHaveBeenLastCalledWith('[ ] CreateIdempotencyKeys1732000000002');
 
     await cli.run(['run']);
     expect(log).toHaveBeenLastCalledWith(
-      'Applied 2 migration(s): CreateHistoricalData1732000000000, CreateUploads1732000000001',
+      'Applied 3 migration(s): CreateHistoricalData1732000000000, CreateUploads1732000000001, CreateIdempotencyKeys1732000000002',
     );
-    expect(await tables(config)).toEqual(['historical_data', 'migrations', 'uploads']);
+    expect(await tables(config)).toEqual([
+      'historical_data',
+      'idempotency_keys',
+      'migrations',
+      'uploads',
+    ]);
     await cli.run([]);
     expect(log).toHaveBeenLastCalledWith('Database is up to date.');
     await cli.run(['show']);
     expect(log).toHaveBeenCalledWith('[X] CreateHistoricalData1732000000000');
-    expect(log).toHaveBeenLastCalledWith('[X] CreateUploads1732000000001');
+    expect(log).toHaveBeenLastCalledWith('[X] CreateIdempotencyKeys1732000000002');
 
+    await cli.run(['revert']);
+    expect(log).toHaveBeenLastCalledWith('Reverted CreateIdempotencyKeys1732000000002.');
+    expect(await tables(config)).toEqual(['historical_data', 'migrations', 'uploads']);
     await cli.run(['revert']);
     expect(log).toHaveBeenLastCalledWith('Reverted CreateUploads1732000000001.');
     expect(await tables(config)).toEqual(['historical_data', 'migrations']);

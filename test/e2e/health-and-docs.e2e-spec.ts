@@ -61,7 +61,22 @@ describe('API documentation', () => {
     ]);
     expect(list.responses['400'].content['application/problem+json']).toBeDefined();
     const create = doc.body.paths['/api/v1/data'].post;
-    expect(Object.keys(create.responses).sort()).toEqual(['200', '400', '413', '415', '422']);
+    expect(Object.keys(create.responses).sort()).toEqual([
+      '200',
+      '400',
+      '401',
+      '403',
+      '409',
+      '413',
+      '415',
+      '422',
+      '429',
+    ]);
+    expect(doc.body.components.securitySchemes).toMatchObject({
+      'api-key': { type: 'apiKey', in: 'header', name: 'X-API-Key' },
+      bearer: { type: 'http', scheme: 'bearer' },
+    });
+    expect(create.security).toEqual([{ 'api-key': [] }, { bearer: [] }]);
   });
 
   it('the committed docs/openapi.json matches the code', () => {

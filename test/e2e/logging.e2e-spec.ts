@@ -42,9 +42,15 @@ describe('request logging', () => {
       req: { method: 'POST', url: '/api/v1/data' },
       res: { statusCode: 200 },
       responseTime: expect.any(Number),
+      // The flat fields dashboards and log queries use (docs/OPERATIONS.md).
+      method: 'POST',
+      route: '/api/v1/data',
+      status: 200,
+      duration_ms: expect.any(Number),
     });
     expect(requestLines.find((l) => l.requestId === 'log-test-2')).toMatchObject({
       res: { statusCode: 404 },
+      route: 'unmatched',
     });
     const all = JSON.stringify(lines);
     expect(all).not.toContain('top-secret-token');

@@ -1,6 +1,5 @@
-import { request as httpRequest } from 'node:http';
-import { AddressInfo } from 'node:net';
 import { bar, TestApp } from './support/test-app';
+import { trickledUpload } from './support/trickled-upload';
 
 const HEADER = 'symbol,date,open,high,low,close,volume\n';
 const rows = (n: number, symbol: string): string =>
@@ -12,36 +11,21 @@ const rows = (n: number, symbol: string): string =>
 /**
  * Graceful shutdown as an orchestrator sees it: readiness turns 503 as soon as closing starts,
  * a request in flight still completes, background uploads stop and are recorded as interrupted
- * with exactly the rows they committed. (main.ts maps SIGTERM/SIGINT to app.close() and exit 0;
- * that wiring was checked by hand against the built server.)
+ * with exactly the rows they committed. (The real SIGTERM → exit 0 path of main.ts is covered by
+ * process.e2e-spec.ts against the built server.)
  */
 describe('graceful shutdown', () => {
   it('drains: readiness turns 503 at once, liveness stays 200, the request in flight completes', async () => {
     const t = new TestApp('sqlite');
     await t.start({ SHUTDOWN_GRACE_MS: '10000' });
-    await t.app.listen(0, '127.0.0.1');
-    const { port } = t.app.getHttpServer().address() as AddressInfo;
+    const url = await t.url();
     const probe = t.http;
 
     // A slow request: a chunked upload whose body is still arriving.
-    const slow = new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = httpRequest(
-        {
-          host: '127.0.0.1',
-          port,
-          method: 'POST',
-          path: '/api/v1/data/upload',
-          headers: { 'Content-Type': 'text/csv' },
-        },
-        (res) => {
-          let body = '';
-          res.on('data', (c: Buffer) => (body += c.toString()));
-          res.on('end', () => resolve({ status: res.statusCode!, body }));
-        },
-      );
-      req.on('error', reject);
-      req.write(HEADER + rows(100, 'SLOW'));
-      setTimeout(() => req.end(rows(100, 'SLOW2')), 600);
+    const slow = trickledUpload(url, {
+      first: HEADER + rows(100, 'SLOW'),
+      rest: rows(100, 'SLOW2'),
+      afterMs: 600,
     });
     await new Promise((r) => setTimeout(r, 100));
 

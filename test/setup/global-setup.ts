@@ -1,6 +1,13 @@
+import { execSync } from 'node:child_process';
+import { join } from 'node:path';
 import { mysqlBaseUrl, withServer } from './mysql-test-db';
 
 export default async function globalSetup(): Promise<void> {
+  // The process-level specs run the built server (dist/), as `npm run start:prod` does.
+  execSync('node scripts/build-if-needed.mjs', {
+    cwd: join(__dirname, '../..'),
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
   const base = mysqlBaseUrl();
   if (!base) {
     console.log('\n[e2e] MySQL/MariaDB: SKIPPED (TEST_MYSQL_URL not set); SQLite only.');

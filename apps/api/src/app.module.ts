@@ -2,8 +2,11 @@ import { AppConfigModule, AppConfigOptions } from '@app/config';
 import { DatabaseModule } from '@app/database';
 import { LoggerModule, LoggerOptions, MetricsModule } from '@app/observability';
 import { DynamicModule, Module } from '@nestjs/common';
+import { CacheModule } from './cache/cache.module';
 import { HealthModule } from './health/health.module';
+import { IdempotencyModule } from './idempotency/idempotency.module';
 import { HistoricalDataModule } from './historical-data/historical-data.module';
+import { SecurityModule } from './security/security.module';
 import { UploadModule } from './upload/upload.module';
 
 export interface AppOptions extends AppConfigOptions {
@@ -21,6 +24,9 @@ export class AppModule {
         LoggerModule.forRoot(options.log),
         MetricsModule,
         DatabaseModule,
+        SecurityModule,
+        CacheModule,
+        IdempotencyModule,
         HealthModule,
         HistoricalDataModule,
         UploadModule,

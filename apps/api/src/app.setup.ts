@@ -1,12 +1,22 @@
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { assignRequestId, createValidationPipe, jsonBody, ProblemDetailsFilter } from '@app/common';
-import { NestFactory } from '@nestjs/core';
+import {
+  assignRequestId,
+  createValidationPipe,
+  jsonBody,
+  ProblemDetailsFilter,
+  TimeoutInterceptor,
+} from '@app/common';
+import { NestFactory, Reflector } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { SwaggerModule } from '@nestjs/swagger';
-import { httpMetricsMiddleware } from '@app/observability';
+import { httpMetricsMiddleware, setMetricsRecording } from '@app/observability';
 import { Logger } from 'nestjs-pino';
 import { AppModule, AppOptions } from './app.module';
 import { buildOpenApiDocument } from './openapi';
+import compression from 'compression';
+import helmet from 'helmet';
+import { KeyRing, setIdentity } from './security/client-identity';
+import type { Request, Response } from 'express';
 
 /** JSON bodies: 10 000 bars with long symbols and string prices fit well inside this. */
 export const JSON_BODY_LIMIT = '20mb';
@@ -15,6 +25,7 @@ export const JSON_BODY_LIMIT = '20mb';
 export function configureApp(app: NestExpressApplication): void {
   const config = app.get<AppConfig>(APP_CONFIG);
   app.useLogger(app.get(Logger));
+  setMetricsRecording(config.metrics.enabled);
   app.use(httpMetricsMiddleware);
   app.use(
     (
@@ -26,7 +37,20 @@ export function configureApp(app: NestExpressApplication): void {
       next();
     },
   );
+  const keys = new KeyRing(config.auth.keys);
+  app.use((req: Request, _res: Response, next: () => void) => {
+    const identity = keys.identify(req);
+    // No keys configured: a key sent anyway is ignored rather than rejected.
+    setIdentity(
+      req,
+      identity.kind === 'invalid' && config.auth.open ? { kind: 'anonymous' } : identity,
+    );
+    next();
+  });
   app.disable('x-powered-by');
+  app.use(securityHeaders());
+  // gzip for bodies over 1 KiB when the client accepts it (lists of bars compress ~8x).
+  app.use(compression({ threshold: 1024 }));
   app.set('trust proxy', config.http.trustProxy);
   app.use(jsonBody(JSON_BODY_LIMIT));
   if (config.http.corsOrigins.length > 0) {
@@ -37,6 +61,12 @@ export function configureApp(app: NestExpressApplication): void {
   }
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new ProblemDetailsFilter());
+  app.useGlobalInterceptors(
+    new TimeoutInterceptor(app.get(Reflector), {
+      default: config.http.requestTimeoutMs,
+      upload: config.http.uploadTimeoutMs,
+    }),
+  );
 
   const document = buildOpenApiDocument(app);
   SwaggerModule.setup('docs', app, () => document, {
@@ -53,4 +83,30 @@ export async function createApp(options: AppOptions = {}): Promise<NestExpressAp
   });
   configureApp(app);
   return app;
+}
+
+/**
+ * helmet's headers everywhere. The API answers JSON, so its CSP allows nothing at all; /docs
+ * (Swagger UI) gets a policy allowing its own scripts and styles, its inline styles and data:
+ * images, and no upgrade-insecure-requests (over plain http that breaks every asset).
+ */
+function securityHeaders(): (req: Request, res: Response, next: (err?: unknown) => void) => void {
+  const api = helmet({
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
+    },
+  });
+  const docs = helmet({
+    contentSecurityPolicy: {
+      useDefaults: true,
+      directives: {
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+        upgradeInsecureRequests: null,
+      },
+    },
+  });
+  return (req, res, next) => (req.path.startsWith('/docs') ? docs : api)(req, res, next);
 }

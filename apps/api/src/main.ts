@@ -1,3 +1,5 @@
+// First: starts OpenTelemetry before anything it instruments is loaded.
+import { tracing } from './instrument';
 import { APP_CONFIG, AppConfig, ConfigValidationError } from '@app/config';
 import { Logger } from '@nestjs/common';
 import type { Server } from 'node:http';
@@ -28,23 +30,27 @@ async function bootstrap(): Promise<void> {
       process.exit(1);
     }, config.http.shutdownGraceMs + 15_000).unref();
     new Logger('Shutdown').log(`received ${signal}`);
-    app.close().then(
-      () => {
-        clearTimeout(hardStop);
-        process.exit(0);
-      },
-      (err: unknown) => {
-        // stderr, synchronously: the logger may not flush before exit.
-        console.error('Shutdown failed:', err);
-        process.exit(1);
-      },
-    );
+    app
+      .close()
+      // Spans of the last requests are still buffered: export them before exiting.
+      .then(() => tracing?.shutdown())
+      .then(
+        () => {
+          clearTimeout(hardStop);
+          process.exit(0);
+        },
+        (err: unknown) => {
+          // stderr, synchronously: the logger may not flush before exit.
+          console.error('Shutdown failed:', err);
+          process.exit(1);
+        },
+      );
   };
   process.once('SIGTERM', shutdown);
   process.once('SIGINT', shutdown);
 
   new Logger('Bootstrap').log(
-    `Historical Data API listening on http://${config.http.host}:${config.http.port} (docs at /docs, database ${db}, env ${config.env})`,
+    `Historical Data API listening on http://${config.http.host}:${config.http.port} (docs at /docs, database ${db}, env ${config.env}, tracing ${config.tracing.enabled ? `to ${config.tracing.tracesUrl}` : 'off'})`,
   );
 }
 

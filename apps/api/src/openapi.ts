@@ -1,5 +1,6 @@
 import { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { API_KEY_SCHEME, BEARER_SCHEME } from './security/security.decorators';
 
 export const API_VERSION = '1.0.0';
 
@@ -15,6 +16,19 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     .addTag('historical-data', 'Daily bars: list, read, write, delete')
     .addTag('uploads', 'CSV uploads: streaming ingest, async jobs, audit')
     .addTag('health', 'Liveness and readiness for orchestrators')
+    .addApiKey(
+      {
+        type: 'apiKey',
+        in: 'header',
+        name: 'X-API-Key',
+        description: 'An API key from API_KEYS (role read, write or admin).',
+      },
+      API_KEY_SCHEME,
+    )
+    .addBearerAuth(
+      { type: 'http', scheme: 'bearer', description: 'The same API key as a bearer token.' },
+      BEARER_SCHEME,
+    )
     .build();
   return SwaggerModule.createDocument(app, config, {
     operationIdFactory: (controllerKey, methodKey) =>

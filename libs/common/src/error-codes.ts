@@ -18,6 +18,12 @@ export const ERROR_STATUS = {
   INTERNAL_ERROR: HttpStatus.INTERNAL_SERVER_ERROR,
   DATABASE_UNAVAILABLE: HttpStatus.SERVICE_UNAVAILABLE,
   NOT_READY: HttpStatus.SERVICE_UNAVAILABLE,
+  REQUEST_TIMEOUT: HttpStatus.SERVICE_UNAVAILABLE,
+  UNAUTHENTICATED: HttpStatus.UNAUTHORIZED,
+  FORBIDDEN: HttpStatus.FORBIDDEN,
+  RATE_LIMITED: HttpStatus.TOO_MANY_REQUESTS,
+  IDEMPOTENCY_KEY_REUSED: HttpStatus.UNPROCESSABLE_ENTITY,
+  IDEMPOTENCY_IN_PROGRESS: HttpStatus.CONFLICT,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
@@ -36,6 +42,12 @@ const TITLES: Record<ErrorCode, string> = {
   INTERNAL_ERROR: 'Internal server error',
   DATABASE_UNAVAILABLE: 'Database unavailable',
   NOT_READY: 'Service not ready',
+  REQUEST_TIMEOUT: 'Request timed out',
+  UNAUTHENTICATED: 'Authentication required',
+  FORBIDDEN: 'Not allowed for this API key',
+  RATE_LIMITED: 'Too many requests',
+  IDEMPOTENCY_KEY_REUSED: 'Idempotency key reused with a different request',
+  IDEMPOTENCY_IN_PROGRESS: 'A request with this idempotency key is still running',
 };
 
 export function titleFor(code: ErrorCode): string {

@@ -5,3 +5,7 @@ export * from './request-id';
 export * from './validation.pipe';
 export * from './problem.dto';
 export * from './json-body.middleware';
+export * from './request-deadline';
+export * from './timeout.interceptor';
+export * from './canonical-query';
+export * from './throttled-warning';

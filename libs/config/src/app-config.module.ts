@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
-import { AppConfig, envFileFor, loadConfig } from './app-config';
+import { AppConfig, loadConfig } from './app-config';
+import { envFileFor } from './environment';
 
 /** Injection token for the validated, typed configuration. */
 export const APP_CONFIG = Symbol('APP_CONFIG');

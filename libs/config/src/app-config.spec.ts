@@ -1,4 +1,6 @@
-import { ConfigValidationError, envFileFor, loadConfig } from './app-config';
+import { roleAllows } from './api-keys';
+import { ConfigValidationError, loadConfig } from './app-config';
+import { envFileFor } from './environment';
 
 describe('loadConfig', () => {
   it('defaults to the embedded SQLite file and port 3000', () => {
@@ -48,6 +50,7 @@ describe('loadConfig', () => {
       CORS_ORIGINS: 'https://a.example, https://b.example',
       LOG_FORMAT: 'pretty',
       NODE_ENV: 'production',
+      API_KEYS: 'ops:0123456789abcdef:admin',
     });
     expect(c.database.migrationsRun).toBe(false);
     expect(c.http).toMatchObject({
@@ -96,5 +99,63 @@ describe('loadConfig', () => {
     expect(envFileFor({})).toBe('config/development.env');
     expect(envFileFor({ NODE_ENV: 'production' })).toBe('config/production.env');
     expect(envFileFor({ NODE_ENV: 'nonsense' })).toBe('config/development.env');
+  });
+});
+
+describe('API keys and traffic settings', () => {
+  it('parses API_KEYS into named keys with roles, and role order read < write < admin', () => {
+    const c = loadConfig({
+      API_KEYS: 'app:aaaaaaaaaaaaaaaa:read, etl:bbbbbbbbbbbbbbbb:write,ops:cccccccccccccccc:admin',
+      AUTH_READS: 'true',
+    });
+    expect(c.auth).toEqual({
+      keys: [
+        { name: 'app', key: 'aaaaaaaaaaaaaaaa', role: 'read' },
+        { name: 'etl', key: 'bbbbbbbbbbbbbbbb', role: 'write' },
+        { name: 'ops', key: 'cccccccccccccccc', role: 'admin' },
+      ],
+      reads: true,
+      open: false,
+    });
+    expect(roleAllows('admin', 'write')).toBe(true);
+    expect(roleAllows('write', 'admin')).toBe(false);
+    expect(roleAllows('read', 'read')).toBe(true);
+  });
+
+  it('names bad entries by position and name, never printing a key', () => {
+    const secret = 'tooshort';
+    let message = '';
+    try {
+      loadConfig({
+        API_KEYS: `a:${secret}:read,b:bbbbbbbbbbbbbbbb:root,c:x,b:cccccccccccccccc:read`,
+      });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toContain('API_KEYS entry 1 ("a"): the key must be at least 16 characters');
+    expect(message).toContain('API_KEYS entry 2 ("b"): the role must be one of read, write, admin');
+    expect(message).toContain('API_KEYS entry 3 ("c"): must be name:key:role');
+    expect(message).not.toContain(secret);
+  });
+
+  it('refuses production and staging without keys; development and test run open', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/API_KEYS is empty/);
+    expect(() => loadConfig({ NODE_ENV: 'staging' })).toThrow(/API_KEYS is empty/);
+    expect(loadConfig({ NODE_ENV: 'development' }).auth.open).toBe(true);
+    expect(loadConfig({ NODE_ENV: 'test' }).auth.open).toBe(true);
+  });
+
+  it('has the DESIGN.md rate-limit defaults and reads the overrides', () => {
+    expect(loadConfig({}).rateLimit).toEqual({
+      enabled: true,
+      windowMs: 60_000,
+      anonymous: 100,
+      keyed: 1000,
+      uploads: 10,
+    });
+    expect(
+      loadConfig({ RATE_LIMIT_ENABLED: 'false', RATE_LIMIT_UPLOADS: '3' }).rateLimit,
+    ).toMatchObject({ enabled: false, uploads: 3 });
+    expect(() => loadConfig({ RATE_LIMIT_KEYED: '0' })).toThrow(/RATE_LIMIT_KEYED/);
   });
 });

@@ -11,9 +11,9 @@ import {
   validateSync,
   ValidationError,
 } from 'class-validator';
-
-export const NODE_ENVS = ['development', 'test', 'staging', 'production'] as const;
-export type NodeEnv = (typeof NODE_ENVS)[number];
+import { ApiKey, parseApiKeys } from './api-keys';
+import { NODE_ENVS, NodeEnv } from './environment';
+import { loadTracingConfig, TracingConfig, tracingConfigProblems } from './tracing-config';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -44,7 +44,10 @@ export interface AppConfig {
     host: string;
     trustProxy: boolean | number | string;
     corsOrigins: string[];
+    /** Time budget of an ordinary request (REQUEST_TIMEOUT_MS). */
     requestTimeoutMs: number;
+    /** Time budget of a synchronous CSV upload, which legitimately runs for minutes. */
+    uploadTimeoutMs: number;
     uploadMaxBytes: number;
     /** Where async uploads are spooled and rejected rows kept (errors CSV). */
     uploadDir: string;
@@ -53,6 +56,34 @@ export interface AppConfig {
   };
   database: DatabaseConfig;
   log: { level: LogLevel; pretty: boolean };
+  tracing: TracingConfig;
+  /** Record request and database timings (on unless METRICS_ENABLED=false). */
+  metrics: { enabled: boolean };
+  /** Shared store for rate limits, cache and idempotency; unset = in-process stores. */
+  redis: { url?: string; keyPrefix: string };
+  auth: {
+    keys: ApiKey[];
+    /** Reads need a key too (AUTH_READS=true); otherwise they are public. */
+    reads: boolean;
+    /** No keys configured (development and test only): writes are open. */
+    open: boolean;
+  };
+  rateLimit: {
+    enabled: boolean;
+    windowMs: number;
+    /** Requests per window for a client without a key (by IP). */
+    anonymous: number;
+    /** Requests per window for a client with a key (by key name). */
+    keyed: number;
+    /** Uploads per window per client, on top of the above. */
+    uploads: number;
+  };
+  cache: {
+    enabled: boolean;
+    ttlMs: number;
+    /** In-process cache bound (bytes of cached bodies). */
+    maxBytes: number;
+  };
 }
 
 const toBool = ({ value }: { value: unknown }): unknown => {
@@ -127,9 +158,87 @@ class EnvironmentVariables {
 
   @IsOptional()
   @Transform(toInt)
+  @IsInt({ message: 'UPLOAD_TIMEOUT_MS must be a whole number of milliseconds (>= 1000)' })
+  @Min(1000)
+  UPLOAD_TIMEOUT_MS?: number;
+
+  @IsOptional()
+  @Matches(/^rediss?:\/\/\S+$/, {
+    message: 'REDIS_URL must be redis://[user:pass@]host:6379[/db] or rediss://...',
+  })
+  REDIS_URL?: string;
+
+  @IsOptional()
+  @Matches(/^[\w:.-]{1,64}$/, {
+    message: 'REDIS_KEY_PREFIX must be 1-64 letters, digits, or _ : . -',
+  })
+  REDIS_KEY_PREFIX?: string;
+
+  @IsOptional()
+  @Transform(toInt)
   @IsInt({ message: 'SHUTDOWN_GRACE_MS must be a whole number of milliseconds (>= 0)' })
   @Min(0)
   SHUTDOWN_GRACE_MS?: number;
+
+  @IsOptional()
+  @Transform(toBool)
+  @IsBoolean({ message: 'METRICS_ENABLED must be true or false' })
+  METRICS_ENABLED?: boolean;
+
+  @IsOptional()
+  @IsString()
+  API_KEYS?: string;
+
+  @IsOptional()
+  @Transform(toBool)
+  @IsBoolean({ message: 'AUTH_READS must be true or false' })
+  AUTH_READS?: boolean;
+
+  @IsOptional()
+  @Transform(toBool)
+  @IsBoolean({ message: 'RATE_LIMIT_ENABLED must be true or false' })
+  RATE_LIMIT_ENABLED?: boolean;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'RATE_LIMIT_WINDOW_MS must be a whole number of milliseconds (>= 1000)' })
+  @Min(1000)
+  RATE_LIMIT_WINDOW_MS?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'RATE_LIMIT_ANONYMOUS must be a whole number (>= 1)' })
+  @Min(1)
+  RATE_LIMIT_ANONYMOUS?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'RATE_LIMIT_KEYED must be a whole number (>= 1)' })
+  @Min(1)
+  RATE_LIMIT_KEYED?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'RATE_LIMIT_UPLOADS must be a whole number (>= 1)' })
+  @Min(1)
+  RATE_LIMIT_UPLOADS?: number;
+
+  @IsOptional()
+  @Transform(toBool)
+  @IsBoolean({ message: 'CACHE_ENABLED must be true or false' })
+  CACHE_ENABLED?: boolean;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'CACHE_TTL_MS must be a whole number of milliseconds (>= 1000)' })
+  @Min(1000)
+  CACHE_TTL_MS?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'CACHE_MAX_BYTES must be a whole number of bytes (>= 1048576)' })
+  @Min(1_048_576)
+  CACHE_MAX_BYTES?: number;
 
   @IsOptional()
   @IsIn(LOG_LEVELS)
@@ -211,9 +320,17 @@ export function loadConfig(raw: Record<string, string | undefined>): AppConfig {
   );
   const env = plainToInstance(EnvironmentVariables, present, { excludeExtraneousValues: false });
   const errors = validateSync(env, { skipMissingProperties: false, forbidUnknownValues: false });
-  if (errors.length > 0) throw new ConfigValidationError(describe(errors));
-
+  const apiKeys = parseApiKeys(env.API_KEYS);
   const nodeEnv = env.NODE_ENV ?? 'development';
+  const exposed = nodeEnv === 'production' || nodeEnv === 'staging';
+  const problems = [...describe(errors), ...tracingConfigProblems(present), ...apiKeys.problems];
+  if (exposed && apiKeys.keys.length === 0 && apiKeys.problems.length === 0) {
+    problems.push(
+      `API_KEYS is empty: NODE_ENV=${nodeEnv} refuses to start with open writes; set API_KEYS="name:key:role,..." (roles read, write, admin)`,
+    );
+  }
+  if (problems.length > 0) throw new ConfigValidationError(problems);
+
   return {
     env: nodeEnv,
     http: {
@@ -225,6 +342,7 @@ export function loadConfig(raw: Record<string, string | undefined>): AppConfig {
         .map((o) => o.trim())
         .filter(Boolean),
       requestTimeoutMs: env.REQUEST_TIMEOUT_MS ?? 30_000,
+      uploadTimeoutMs: env.UPLOAD_TIMEOUT_MS ?? 600_000,
       uploadMaxBytes: env.UPLOAD_MAX_BYTES ?? 52_428_800,
       uploadDir: env.UPLOAD_DIR ?? './data/uploads',
       shutdownGraceMs: env.SHUTDOWN_GRACE_MS ?? 25_000,
@@ -239,11 +357,25 @@ export function loadConfig(raw: Record<string, string | undefined>): AppConfig {
       level: env.LOG_LEVEL ?? (nodeEnv === 'test' ? 'silent' : 'info'),
       pretty: env.LOG_FORMAT === 'pretty',
     },
+    tracing: loadTracingConfig(present),
+    metrics: { enabled: env.METRICS_ENABLED ?? true },
+    auth: {
+      keys: apiKeys.keys,
+      reads: env.AUTH_READS ?? false,
+      open: apiKeys.keys.length === 0,
+    },
+    rateLimit: {
+      enabled: env.RATE_LIMIT_ENABLED ?? true,
+      windowMs: env.RATE_LIMIT_WINDOW_MS ?? 60_000,
+      anonymous: env.RATE_LIMIT_ANONYMOUS ?? 100,
+      keyed: env.RATE_LIMIT_KEYED ?? 1000,
+      uploads: env.RATE_LIMIT_UPLOADS ?? 10,
+    },
+    cache: {
+      enabled: env.CACHE_ENABLED ?? true,
+      ttlMs: env.CACHE_TTL_MS ?? 60_000,
+      maxBytes: env.CACHE_MAX_BYTES ?? 64 * 1024 * 1024,
+    },
+    redis: { url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX ?? 'hd:' },
   };
-}
-
-/** The per-environment file under config/ that fills in what the real environment leaves unset. */
-export function envFileFor(raw: Record<string, string | undefined>): string {
-  const nodeEnv = raw.NODE_ENV && (NODE_ENVS as readonly string[]).includes(raw.NODE_ENV);
-  return `config/${nodeEnv ? raw.NODE_ENV : 'development'}.env`;
 }

@@ -1,2 +1,5 @@
 export * from './app-config';
 export * from './app-config.module';
+export * from './environment';
+export * from './tracing-config';
+export * from './api-keys';

@@ -2,9 +2,22 @@ import { APP_CONFIG, AppConfig } from '@app/config';
 import { Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { buildDataSourceOptions } from './data-source.options';
+import { DataChanges } from './data-changes';
 import { HistoricalDataRepository } from './historical-data.repository';
+import { IdempotencyRepository } from './idempotency.repository';
+import { RedisConnection } from './redis.connection';
 import { TransactionRunner } from './transaction.runner';
 import { UploadsRepository } from './uploads.repository';
+
+/** What the module provides is what it exports: every other module may use any of it. */
+const PROVIDERS = [
+  DataChanges,
+  IdempotencyRepository,
+  TransactionRunner,
+  HistoricalDataRepository,
+  UploadsRepository,
+  RedisConnection,
+];
 
 @Global()
 @Module({
@@ -19,7 +32,7 @@ import { UploadsRepository } from './uploads.repository';
       }),
     }),
   ],
-  providers: [TransactionRunner, HistoricalDataRepository, UploadsRepository],
-  exports: [TransactionRunner, HistoricalDataRepository, UploadsRepository],
+  providers: PROVIDERS,
+  exports: PROVIDERS,
 })
 export class DatabaseModule {}

@@ -4,6 +4,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Readable } from 'node:stream';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, QueryRunner } from 'typeorm';
+import { DataChanges } from './data-changes';
 import { TransactionRunner } from './transaction.runner';
 import {
   Bar,
@@ -109,6 +110,12 @@ function where(filter: BarFilter): { sql: string; params: unknown[] } {
   return { sql: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params };
 }
 
+function symbolsOf(bars: readonly BarRecord[]): Set<string> {
+  const symbols = new Set<string>();
+  for (const bar of bars) symbols.add(bar.symbol);
+  return symbols;
+}
+
 function flatten(bars: readonly BarRecord[]): unknown[] {
   const params: unknown[] = new Array(bars.length * 8);
   let i = 0;
@@ -129,7 +136,11 @@ function flatten(bars: readonly BarRecord[]): unknown[] {
 export function isUniqueViolation(err: unknown): boolean {
   const driver = (err as { driverError?: { code?: string } }).driverError ?? err;
   const code = (driver as { code?: string }).code;
-  return code === 'ER_DUP_ENTRY' || code === 'SQLITE_CONSTRAINT_UNIQUE';
+  return (
+    code === 'ER_DUP_ENTRY' ||
+    code === 'SQLITE_CONSTRAINT_UNIQUE' ||
+    code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
+  );
 }
 
 /**
@@ -148,6 +159,7 @@ export class HistoricalDataRepository {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly transactions: TransactionRunner,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly changes: DataChanges,
   ) {
     this.dialect = dataSource.options.type === 'mysql' ? 'mysql' : 'sqlite';
     this.now =
@@ -232,6 +244,7 @@ export class HistoricalDataRepository {
   ): Promise<WriteCounts> {
     const n = bars.length;
     if (n === 0) return { inserted: 0, updated: 0, skipped: 0 };
+    this.changes.touched(tx, symbolsOf(bars));
 
     if (this.dialect === 'mysql' && (await this.detectIngestPath()) === 'load-data') {
       if (mode === 'skip' || mode === 'error' || !hint.expectConflicts) {
@@ -351,7 +364,13 @@ export class HistoricalDataRepository {
 
   /** Replaces every field of one bar. Throws a unique violation when (symbol, date) is taken. */
   @TimedDb('replace')
-  async replace(tx: QueryRunner, id: number, bar: BarRecord): Promise<void> {
+  async replace(
+    tx: QueryRunner,
+    id: number,
+    bar: BarRecord,
+    previousSymbol: string,
+  ): Promise<void> {
+    this.changes.touched(tx, [previousSymbol, bar.symbol]);
     await tx.query(
       `UPDATE historical_data SET symbol = ?, \`date\` = ?, \`open\` = ?, high = ?, low = ?, \`close\` = ?,
        adj_close = ?, volume = ?, updated_at = ${this.now} WHERE id = ?`,
@@ -362,6 +381,12 @@ export class HistoricalDataRepository {
 
   @TimedDb('delete_by_id')
   async deleteById(tx: QueryRunner, id: number): Promise<boolean> {
+    const rows = (await tx.query('SELECT symbol FROM historical_data WHERE id = ?', [id])) as {
+      symbol: string;
+    }[];
+    const row = rows[0];
+    if (!row) return false;
+    this.changes.touched(tx, [row.symbol]);
     const { affected = 0 } = await tx.query('DELETE FROM historical_data WHERE id = ?', [id], true);
     return affected > 0;
   }
@@ -369,6 +394,7 @@ export class HistoricalDataRepository {
   @TimedDb('delete_matching')
   async deleteMatching(tx: QueryRunner, filter: BarFilter): Promise<number> {
     const { sql, params } = where(filter);
+    this.changes.touched(tx, filter.symbol ? [filter.symbol] : 'all');
     const { affected = 0 } = await tx.query(`DELETE FROM historical_data ${sql}`, params, true);
     return affected;
   }

@@ -4,3 +4,6 @@ export * from './historical-data.repository';
 export * from './historical-data.types';
 export * from './uploads.repository';
 export * from './transaction.runner';
+export * from './redis.connection';
+export * from './data-changes';
+export * from './idempotency.repository';

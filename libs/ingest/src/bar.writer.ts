@@ -7,7 +7,7 @@ import {
   WriteCounts,
   WriteHint,
 } from '@app/database';
-import { countIngest, ingestDuration } from '@app/observability';
+import { countIngest, ingestDuration, inSpan } from '@app/observability';
 import { Injectable } from '@nestjs/common';
 import type { QueryRunner } from 'typeorm';
 import type { RowErrorCode } from './bar-rule.codes';
@@ -172,11 +172,23 @@ export class BarWriter {
     mode: ConflictMode,
     hint?: WriteHint,
   ): Promise<BatchResult> {
-    const conflicts = mode === 'error' ? await this.storedPositions(batch, tx) : [];
-    const skip = new Set(conflicts);
-    const toWrite = skip.size ? batch.filter((_, i) => !skip.has(i)) : batch;
-    const counts = await this.repository.upsertBatch(tx, toWrite, mode, hint);
-    return { counts, conflicts };
+    return inSpan(
+      'ingest.batch',
+      { 'ingest.rows': batch.length, 'ingest.on_conflict': mode },
+      async () => {
+        const conflicts = mode === 'error' ? await this.storedPositions(batch, tx) : [];
+        const skip = new Set(conflicts);
+        const toWrite = skip.size ? batch.filter((_, i) => !skip.has(i)) : batch;
+        const counts = await this.repository.upsertBatch(tx, toWrite, mode, hint);
+        return { counts, conflicts };
+      },
+      ({ counts, conflicts }) => ({
+        'ingest.inserted': counts.inserted,
+        'ingest.updated': counts.updated,
+        'ingest.skipped': counts.skipped,
+        'ingest.conflicts': conflicts.length,
+      }),
+    );
   }
 
   /** What writeBatch would do, without writing (dry runs). */

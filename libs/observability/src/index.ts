@@ -1,3 +1,4 @@
 export * from './logger.module';
 export * from './metrics';
 export * from './metrics.module';
+export * from './spans';

@@ -75,8 +75,18 @@ for (const result of ['hit', 'miss']) cacheRequestsTotal.labels(result).inc(0);
 
 if (!register.getSingleMetric('process_cpu_user_seconds_total')) collectDefaultMetrics();
 
+/**
+ * Whether request and database timings are recorded (METRICS_ENABLED). Off only to measure what
+ * recording costs (`npm run bench:overhead`); the in-flight count shutdown relies on is kept.
+ */
+let recording = true;
+export function setMetricsRecording(enabled: boolean): void {
+  recording = enabled;
+}
+
 /** Times a database operation into db_query_duration_seconds. */
 export async function timeDb<T>(operation: string, work: () => Promise<T>): Promise<T> {
+  if (!recording) return work();
   const end = dbQueryDuration.startTimer({ operation });
   try {
     return await work();
@@ -100,26 +110,33 @@ export function countIngest(
  */
 let inFlight = 0;
 
+/** The route template a request matched ("/api/v1/data/:id"), or "unmatched". */
+export function routeTemplate(req: { route?: unknown; baseUrl?: string }): string {
+  const route = (req.route as { path?: string } | undefined)?.path;
+  // Nest answers unknown paths through a catch-all route ("/{*path}"): unmatched as well.
+  return route && !route.includes('{*') ? `${req.baseUrl ?? ''}${route}` : 'unmatched';
+}
+
 /** Requests being served right now (the same count as http_requests_in_flight, synchronously). */
 export function requestsInFlight(): number {
   return inFlight;
 }
 
 export function httpMetricsMiddleware(req: Request, res: Response, next: NextFunction): void {
-  const end = httpRequestDuration.startTimer();
+  const timed = recording;
+  const end = timed ? httpRequestDuration.startTimer() : undefined;
   inFlight++;
-  httpRequestsInFlight.inc();
+  if (timed) httpRequestsInFlight.inc();
   let done = false;
   const record = (): void => {
     if (done) return;
     done = true;
     inFlight--;
+    if (!end) return;
     httpRequestsInFlight.dec();
-    const route = (req.route as { path?: string } | undefined)?.path;
     const labels = {
       method: req.method,
-      // Nest answers unknown paths through a catch-all route ("/{*path}"): unmatched as well.
-      route: route && !route.includes('{*') ? `${req.baseUrl}${route}` : 'unmatched',
+      route: routeTemplate(req),
       status_code: String(res.statusCode),
     };
     end(labels);

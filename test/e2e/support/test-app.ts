@@ -1,6 +1,7 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import request from 'supertest';
@@ -8,6 +9,7 @@ import type TestAgent from 'supertest/lib/agent';
 import { DataSource } from 'typeorm';
 import type { AppOptions } from '../../../apps/api/src/app.module';
 import { createApp } from '../../../apps/api/src/app.setup';
+import { ResponseCache } from '../../../apps/api/src/cache/response-cache.service';
 import { mysqlBaseUrl, workerDatabaseUrl } from '../../setup/mysql-test-db';
 
 export type Dialect = 'sqlite' | 'mysql';
@@ -36,6 +38,8 @@ export class TestApp {
       overrides: {
         NODE_ENV: 'test',
         LOG_LEVEL: 'silent',
+        // Specs send far more than 100 requests a minute; the rate-limit spec turns it on.
+        RATE_LIMIT_ENABLED: 'false',
         DATABASE_URL: databaseUrl,
         UPLOAD_DIR: this.uploadDir,
         ...this.baseOverrides,
@@ -49,18 +53,29 @@ export class TestApp {
     this.dataSource = this.app.get<DataSource>(getDataSourceToken());
   }
 
+  /** Listens on a loopback port (once) and answers the base URL, for clients that need a socket. */
+  async url(): Promise<string> {
+    const server = this.app.getHttpServer();
+    if (!server.listening) await this.app.listen(0, '127.0.0.1');
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  }
+
   async stop(): Promise<void> {
     await this.app?.close();
     rmSync(this.uploadDir, { recursive: true, force: true });
   }
 
   async truncate(): Promise<void> {
+    // Rows deleted behind the API's back: what the response cache holds is gone too.
+    await this.app.get(ResponseCache).clear();
     if (this.dialect === 'mysql') {
       await this.dataSource.query('TRUNCATE TABLE historical_data');
       await this.dataSource.query('TRUNCATE TABLE uploads');
+      await this.dataSource.query('TRUNCATE TABLE idempotency_keys');
     } else {
       await this.dataSource.query('DELETE FROM historical_data');
       await this.dataSource.query('DELETE FROM uploads');
+      await this.dataSource.query('DELETE FROM idempotency_keys');
       await this.dataSource.query("DELETE FROM sqlite_sequence WHERE name = 'historical_data'");
     }
   }
@@ -96,14 +111,19 @@ const VARIANTS: { name: string; dialect: Dialect; overrides: Record<string, stri
  * Runs the same suite on each variant. Each boots its own app once per file and starts every
  * test from empty tables.
  */
-export function describeEachDialect(name: string, suite: (t: TestApp) => void): void {
+export function describeEachDialect(
+  name: string,
+  suite: (t: TestApp) => void,
+  /** Configuration for this suite's apps (on top of each variant's). */
+  overrides: Record<string, string> = {},
+): void {
   for (const variant of VARIANTS) {
     const enabled = variant.dialect === 'sqlite' || mysqlBaseUrl() !== undefined;
     const title = enabled
       ? `${name} [${variant.name}]`
       : `${name} [${variant.name}: skipped, TEST_MYSQL_URL not set]`;
     (enabled ? describe : describe.skip)(title, () => {
-      const t = new TestApp(variant.dialect, variant.overrides);
+      const t = new TestApp(variant.dialect, { ...variant.overrides, ...overrides });
       beforeAll(() => t.start());
       afterAll(() => t.stop());
       beforeEach(() => t.truncate());

@@ -6,10 +6,13 @@ import {
   HealthCheck,
   HealthCheckResult,
   HealthCheckService,
+  HealthIndicatorResult,
+  HealthIndicatorService,
   TypeOrmHealthIndicator,
 } from '@nestjs/terminus';
+import { RedisConnection } from '@app/database';
 
-/** How long readiness waits for the database before calling it down. */
+/** How long readiness waits for the database (and Redis) before calling it down. */
 export const READINESS_DB_TIMEOUT_MS = 2000;
 
 @ApiTags('health')
@@ -19,6 +22,8 @@ export class HealthController {
     private readonly health: HealthCheckService,
     private readonly db: TypeOrmHealthIndicator,
     private readonly shutdown: ShutdownService,
+    private readonly redis: RedisConnection,
+    private readonly indicator: HealthIndicatorService,
   ) {}
 
   @Get()
@@ -32,7 +37,7 @@ export class HealthController {
   @HealthCheck()
   @ApiOperation({
     summary: 'Readiness',
-    description: `200 when the database answers within ${READINESS_DB_TIMEOUT_MS} ms, else 503 problem+json with the failing checks.`,
+    description: `200 when the database (and Redis, when REDIS_URL is set) answer within ${READINESS_DB_TIMEOUT_MS} ms, else 503 problem+json with the failing checks; 503 as soon as shutdown starts.`,
   })
   @ApiOkResponse({
     schema: {
@@ -48,6 +53,17 @@ export class HealthController {
     }
     return this.health.check([
       () => this.db.pingCheck('database', { timeout: READINESS_DB_TIMEOUT_MS }),
+      ...(this.redis.enabled ? [() => this.redisCheck()] : []),
     ]);
+  }
+
+  private async redisCheck(): Promise<HealthIndicatorResult> {
+    const check = this.indicator.check('redis');
+    try {
+      await this.redis.ping(READINESS_DB_TIMEOUT_MS);
+      return check.up();
+    } catch (err) {
+      return check.down({ message: (err as Error).message });
+    }
   }
 }

@@ -1,4 +1,7 @@
 import { ApiProblems, AppError, ProblemDto, ValidationError } from '@app/common';
+import { CachedItem, CachedList } from '../cache/cache.interceptor';
+import { JsonIdempotencyInterceptor } from '../idempotency/idempotency.interceptor';
+import { Read, Secured } from '../security/security.decorators';
 import type { Bar } from '@app/database';
 import type { WriteReport } from '@app/ingest';
 import {
@@ -14,6 +17,7 @@ import {
   Put,
   Query,
   Req,
+  UseInterceptors,
 } from '@nestjs/common';
 import {
   ApiBody,
@@ -23,6 +27,7 @@ import {
   ApiOperation,
   ApiParam,
   ApiTags,
+  ApiHeader,
 } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { BarDto, BarPageDto, DeleteResultDto, WriteReportDto } from './dto/bar.dto';
@@ -60,6 +65,8 @@ export class HistoricalDataController {
   constructor(private readonly service: HistoricalDataService) {}
 
   @Get()
+  @Read()
+  @CachedList()
   @ApiOperation({
     summary: 'List bars',
     description:
@@ -72,6 +79,8 @@ export class HistoricalDataController {
   }
 
   @Get(':id')
+  @Read()
+  @CachedItem()
   @ApiOperation({ summary: 'Get one bar by id' })
   @ApiParam({ name: 'id', example: 1 })
   @ApiOkResponse({ type: BarDto })
@@ -81,6 +90,15 @@ export class HistoricalDataController {
   }
 
   @Post()
+  @Secured()
+  @UseInterceptors(JsonIdempotencyInterceptor)
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description:
+      'Makes a retry safe: the same key with the same request replays the first response (Idempotent-Replayed: true) for 24 h.',
+  })
+  @ApiProblems('IDEMPOTENCY_KEY_REUSED', 'IDEMPOTENCY_IN_PROGRESS')
   @HttpCode(200)
   @ApiOperation({
     summary: 'Write bars (bulk upsert)',
@@ -105,6 +123,7 @@ export class HistoricalDataController {
   }
 
   @Put(':id')
+  @Secured()
   @ApiOperation({ summary: 'Replace one bar', description: 'Every field is required, as in POST.' })
   @ApiParam({ name: 'id', example: 1 })
   @ApiBody({ type: BarInputDto })
@@ -120,6 +139,7 @@ export class HistoricalDataController {
   }
 
   @Patch(':id')
+  @Secured()
   @ApiOperation({
     summary: 'Change some fields of one bar',
     description: 'The merged bar must pass the bar rule set. Send `adjClose: null` to clear it.',
@@ -138,6 +158,7 @@ export class HistoricalDataController {
   }
 
   @Delete(':id')
+  @Secured()
   @HttpCode(204)
   @ApiOperation({ summary: 'Delete one bar' })
   @ApiNoContentResponse({ description: 'Deleted' })
@@ -148,6 +169,7 @@ export class HistoricalDataController {
   }
 
   @Delete()
+  @Secured('admin')
   @ApiOperation({
     summary: 'Delete bars matching a filter',
     description: 'At least one of symbol, start_date, end_date is required.',

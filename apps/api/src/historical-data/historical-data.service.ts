@@ -156,7 +156,7 @@ export class HistoricalDataService {
       return await this.repository.transaction(async (tx) => {
         const current = await this.repository.findById(id, tx);
         if (!current) throw new NotFoundError(`No bar with id ${id}.`);
-        await this.repository.replace(tx, id, build(current));
+        await this.repository.replace(tx, id, build(current), current.symbol);
         return (await this.repository.findById(id, tx))!;
       });
     } catch (err) {

@@ -1,6 +1,7 @@
-import { AppError } from '@app/common';
+import { AppError, onPastDeadline } from '@app/common';
 import busboy from 'busboy';
 import type { Request } from 'express';
+import { createHash, Hash } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { PassThrough, Readable, Transform, TransformCallback } from 'node:stream';
 
@@ -32,7 +33,7 @@ const LINGER_MS = 2000;
  * So: finish the response, half-close (FIN), discard whatever still arrives without parsing it,
  * and hang up after LINGER_MS at most.
  */
-function lingeringCloseAfterResponse(req: Request): void {
+export function lingeringCloseAfterResponse(req: Request): void {
   const socket = req.socket as Socket & { destroySoon?: () => void };
   socket.destroySoon = () => {
     socket.end();
@@ -45,16 +46,32 @@ function lingeringCloseAfterResponse(req: Request): void {
 const isTooLarge = (err: unknown): boolean =>
   err instanceof AppError && err.code === 'PAYLOAD_TOO_LARGE';
 
-/** Counts bytes and fails the stream the moment they exceed the limit. */
+/**
+ * Counts bytes and fails the stream the moment they exceed the limit; hashes them when asked
+ * (the fingerprint of an upload with an Idempotency-Key covers the file's bytes).
+ */
 export class ByteLimit extends Transform {
   bytes = 0;
+  private hash?: Hash;
 
   constructor(private readonly limit: number) {
     super();
   }
 
+  /** Hash what passes from now on (call before the first byte is read). */
+  hashing(): this {
+    this.hash = createHash('sha256');
+    return this;
+  }
+
+  /** sha256 (hex) of every byte that passed; call after the end. */
+  digest(): string {
+    return this.hash ? this.hash.digest('hex') : '';
+  }
+
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
     this.bytes += chunk.length;
+    this.hash?.update(chunk);
     if (this.bytes > this.limit) done(payloadTooLarge(this.limit));
     else done(null, chunk);
   }
@@ -92,7 +109,15 @@ export async function openUploadSource(req: Request, limit: number): Promise<Upl
     if (!req.complete) counted.destroy(new ClientAbortedError());
   };
   req.once('close', abort);
-  counted.once('close', () => req.off('close', abort));
+  // Past the request's time budget: stop reading (the ingest then stops) and hang up on the rest.
+  const stopListening = onPastDeadline((reason) => {
+    if (!req.complete) lingeringCloseAfterResponse(req);
+    counted.destroy(reason as Error);
+  });
+  counted.once('close', () => {
+    req.off('close', abort);
+    stopListening();
+  });
 
   if (req.is('multipart/form-data')) {
     const file = await firstFilePart(req, limit);

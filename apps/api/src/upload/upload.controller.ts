@@ -1,4 +1,6 @@
-import { ApiProblems } from '@app/common';
+import { ApiProblems, canonicalQuery, UploadBudget } from '@app/common';
+import { UploadRateLimit } from '../security/rate-limit.guard';
+import { Read, Secured } from '../security/security.decorators';
 import {
   Controller,
   Get,
@@ -26,6 +28,8 @@ import type { Request, Response } from 'express';
 import { Readable } from 'node:stream';
 import { ListUploadsQueryDto, UploadQueryDto } from './dto/upload.query.dto';
 import { UploadAccepted, UploadReport, UploadService, UploadView } from './upload.service';
+import { ByteLimit, lingeringCloseAfterResponse } from './upload-source';
+import { fingerprint, IdempotencyService } from '../idempotency/idempotency.service';
 
 const prefersAsync = (req: Request): boolean =>
   /(^|[\s,;])respond-async([\s,;]|$)/i.test(String(req.headers.prefer ?? ''));
@@ -33,9 +37,15 @@ const prefersAsync = (req: Request): boolean =>
 @ApiTags('uploads')
 @Controller()
 export class UploadController {
-  constructor(private readonly service: UploadService) {}
+  constructor(
+    private readonly service: UploadService,
+    private readonly idempotency: IdempotencyService,
+  ) {}
 
   @Post('api/v1/data/upload')
+  @UploadBudget()
+  @Secured()
+  @UploadRateLimit()
   @HttpCode(200)
   @ApiOperation({
     summary: 'Upload a CSV file of bars',
@@ -104,7 +114,15 @@ export class UploadController {
       },
     },
   })
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description:
+      'Makes a retry safe: the same key with the same file and parameters replays the first response (Idempotent-Replayed: true) for 24 h.',
+  })
   @ApiProblems(
+    'IDEMPOTENCY_KEY_REUSED',
+    'IDEMPOTENCY_IN_PROGRESS',
     'VALIDATION_ERROR',
     'PAYLOAD_TOO_LARGE',
     'UNSUPPORTED_MEDIA_TYPE',
@@ -117,7 +135,41 @@ export class UploadController {
     @Res({ passthrough: true }) res: Response,
     @Query() query: UploadQueryDto,
   ): Promise<UploadReport | UploadAccepted> {
-    const result = await this.service.upload(req, query, prefersAsync(req));
+    const preferAsync = prefersAsync(req);
+    const key = this.idempotency.keyOf(req);
+    if (key === undefined)
+      return this.accept(res, await this.service.upload(req, query, preferAsync));
+
+    // Idempotent: the fingerprint covers the parameters and the file's bytes, which are only
+    // known once read, so the key is claimed first and the fingerprint stored at the end.
+    const params = fingerprint(req.path, canonicalQuery(req), String(preferAsync));
+    let begun;
+    try {
+      begun = await this.idempotency.begin(req, key, null);
+    } catch (err) {
+      lingeringCloseAfterResponse(req); // 409 before reading the body
+      throw err;
+    }
+    if (begun.kind === 'completed') {
+      const print = fingerprint(params, await this.service.digestOfFile(req));
+      this.idempotency.check(begun.fingerprint, print);
+      return this.idempotency.replay(res, begun.response) as UploadReport | UploadAccepted;
+    }
+    let file: ByteLimit | undefined;
+    try {
+      const result = this.accept(
+        res,
+        await this.service.upload(req, query, preferAsync, (s) => (file = s.hashing())),
+      );
+      await this.idempotency.complete(req, key, fingerprint(params, file!.digest()), res, result);
+      return result;
+    } catch (err) {
+      await this.idempotency.release(req, key);
+      throw err;
+    }
+  }
+
+  private accept(res: Response, result: UploadReport | UploadAccepted) {
     if (result.status === 'queued') {
       res.status(202).location(result.statusUrl);
       res.setHeader('Preference-Applied', 'respond-async');
@@ -126,6 +178,7 @@ export class UploadController {
   }
 
   @Get('api/v1/uploads')
+  @Secured('admin')
   @ApiOperation({
     summary: 'List uploads (audit)',
     description: 'Newest first: who, when, file, size, counts, status.',
@@ -136,6 +189,7 @@ export class UploadController {
   }
 
   @Get('api/v1/uploads/:id')
+  @Read()
   @ApiOperation({ summary: 'Status, progress and report of one upload' })
   @ApiParam({ name: 'id', example: '0b8e6c1e-6d6c-4a4e-9d8e-2f1f0f3c2a11' })
   @ApiProblems('NOT_FOUND')
@@ -144,6 +198,7 @@ export class UploadController {
   }
 
   @Get('api/v1/uploads/:id/errors')
+  @Read()
   @Header('Content-Type', 'text/csv; charset=utf-8')
   @ApiOperation({
     summary: 'The rejected rows of an upload, as CSV',

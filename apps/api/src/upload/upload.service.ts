@@ -1,5 +1,5 @@
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { AppError, NotFoundError } from '@app/common';
+import { AppError, detachedFromRequest, NotFoundError } from '@app/common';
 import { HistoricalDataRepository, UploadRecord, UploadsRepository } from '@app/database';
 import {
   CsvFormatError,
@@ -22,7 +22,7 @@ import { createReadStream, createWriteStream, ReadStream } from 'node:fs';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { finished, pipeline } from 'node:stream/promises';
 import { ListUploadsQueryDto, UploadQueryDto } from './dto/upload.query.dto';
 import { RejectedRowsFile, REJECTED_HEADER } from './rejected-rows.file';
 import { ByteLimit, openUploadSource } from './upload-source';
@@ -86,7 +86,6 @@ export function toView(u: UploadRecord, withErrors = true): UploadView {
 }
 
 /** Uploads: sync (stream → report) and async (spool → 202 → background), all recorded in `uploads`. */
-@Injectable()
 /** The service is stopping: background uploads end here, recorded as interrupted. */
 class ShutdownInterruption extends Error {
   constructor() {
@@ -96,6 +95,7 @@ class ShutdownInterruption extends Error {
   }
 }
 
+@Injectable()
 export class UploadService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(UploadService.name);
   /** Background uploads in progress, each with the way to stop it. */
@@ -123,9 +123,12 @@ export class UploadService implements OnApplicationBootstrap, BeforeApplicationS
     req: Request,
     query: UploadQueryDto,
     preferAsync: boolean,
+    /** Sees the file's byte stream before it is read (to hash it for idempotency). */
+    onSource?: (stream: ByteLimit) => void,
   ): Promise<UploadReport | UploadAccepted> {
     const limit = this.config.http.uploadMaxBytes;
     const source = await openUploadSource(req, limit);
+    onSource?.(source.stream);
     const id = randomUUID();
     const options = {
       onConflict: query.onConflict,
@@ -165,11 +168,21 @@ export class UploadService implements OnApplicationBootstrap, BeforeApplicationS
     }
     await this.uploads.create({ ...record, status: 'queued', bytesTotal: source.stream.bytes });
     const spoolStream = createReadStream(spool);
-    const job = this.runAsync(id, spoolStream, source.stream.bytes, options).finally(() =>
-      this.running.delete(job),
-    );
+    // The job outlives the request: it runs outside the request's time budget.
+    const job = detachedFromRequest(() =>
+      this.runAsync(id, spoolStream, source.stream.bytes, options),
+    ).finally(() => this.running.delete(job));
     this.running.set(job, () => spoolStream.destroy(new ShutdownInterruption()));
     return { uploadId: id, status: 'queued', statusUrl: `/api/v1/uploads/${id}` };
+  }
+
+  /** Reads the request's file to its end, hashing it, and writes nothing (idempotent replays). */
+  async digestOfFile(req: Request): Promise<string> {
+    const source = await openUploadSource(req, this.config.http.uploadMaxBytes);
+    const stream = source.stream.hashing();
+    stream.resume();
+    await finished(stream);
+    return stream.digest();
   }
 
   async get(id: string): Promise<UploadView> {
@@ -285,19 +298,22 @@ export class UploadService implements OnApplicationBootstrap, BeforeApplicationS
   ): Promise<UploadReport> {
     const durationMs = Math.round(performance.now() - started);
     const rejectedAtomically = options.atomic && report.failed > 0 && !options.dryRun;
-    await this.uploads.finish(id, {
-      status: rejectedAtomically ? 'failed' : 'completed',
-      bytesRead: bytes,
-      rows: report.rows,
-      failed: report.failed,
-      errorCounts: report.errorCounts,
-      errors: report.errors,
-      errorsTruncated: report.errorsTruncated,
-      message: rejectedAtomically
-        ? `${report.failed} row(s) failed; atomic=true, so nothing was written`
-        : undefined,
-      durationMs,
-    });
+    // Bookkeeping: recorded even when the request's time budget is spent.
+    await detachedFromRequest(() =>
+      this.uploads.finish(id, {
+        status: rejectedAtomically ? 'failed' : 'completed',
+        bytesRead: bytes,
+        rows: report.rows,
+        failed: report.failed,
+        errorCounts: report.errorCounts,
+        errors: report.errors,
+        errorsTruncated: report.errorsTruncated,
+        message: rejectedAtomically
+          ? `${report.failed} row(s) failed; atomic=true, so nothing was written`
+          : undefined,
+        durationMs,
+      }),
+    );
     const body: UploadReport = {
       uploadId: id,
       status: 'completed',
@@ -324,17 +340,20 @@ export class UploadService implements OnApplicationBootstrap, BeforeApplicationS
   ): Promise<void> {
     const partial = err instanceof IngestInterruptedError ? err.report : undefined;
     const cause = err instanceof IngestInterruptedError ? err.cause : err;
-    await this.uploads.finish(id, {
-      status: cause instanceof ShutdownInterruption ? 'interrupted' : 'failed',
-      bytesRead: bytes,
-      rows: partial?.rows ?? 0,
-      failed: partial?.failed ?? 0,
-      errorCounts: partial?.errorCounts ?? {},
-      errors: partial?.errors ?? [],
-      errorsTruncated: partial?.errorsTruncated ?? false,
-      message: cause instanceof Error ? cause.message : String(cause),
-      durationMs: performance.now() - started,
-    });
+    // Bookkeeping: recorded even when the request's time budget is spent.
+    await detachedFromRequest(() =>
+      this.uploads.finish(id, {
+        status: cause instanceof ShutdownInterruption ? 'interrupted' : 'failed',
+        bytesRead: bytes,
+        rows: partial?.rows ?? 0,
+        failed: partial?.failed ?? 0,
+        errorCounts: partial?.errorCounts ?? {},
+        errors: partial?.errors ?? [],
+        errorsTruncated: partial?.errorsTruncated ?? false,
+        message: cause instanceof Error ? cause.message : String(cause),
+        durationMs: performance.now() - started,
+      }),
+    );
   }
 
   private toHttpError(err: unknown): unknown {

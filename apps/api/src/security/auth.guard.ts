@@ -1,0 +1,86 @@
+import { APP_CONFIG, AppConfig, Role, roleAllows } from '@app/config';
+import { AppError } from '@app/common';
+import {
+  CanActivate,
+  ExecutionContext,
+  Inject,
+  Injectable,
+  Logger,
+  OnModuleInit,
+  SetMetadata,
+} from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { Request } from 'express';
+import { identityOf } from './client-identity';
+
+const ROLE_KEY = 'hd:required-role';
+
+/** The role a route needs beyond its method's default (bulk delete and the uploads list: admin). */
+export const RequireRole = (role: Role): MethodDecorator => SetMetadata(ROLE_KEY, role);
+
+/** Probes and scrapes: never behind a key, never rate limited. */
+export const isInfrastructurePath = (path: string): boolean =>
+  path === '/health' || path.startsWith('/health/') || path === '/metrics';
+
+export const WWW_AUTHENTICATE =
+  'Bearer realm="historical-data-api", ApiKey realm="historical-data-api" header="X-API-Key"';
+
+/**
+ * API keys with roles (read < write < admin). Reads (GET) are public unless AUTH_READS=true;
+ * other methods need write; routes marked @RequireRole need that role. A key that matches none is
+ * 401 wherever it is sent. With no keys configured (development, test) everything is open.
+ */
+@Injectable()
+export class AuthGuard implements CanActivate, OnModuleInit {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly reflector: Reflector,
+  ) {}
+
+  onModuleInit(): void {
+    if (this.config.auth.open) {
+      new Logger('Auth').warn(
+        `API_KEYS is empty: writes are open to anyone (NODE_ENV=${this.config.env}). Set API_KEYS before exposing this service.`,
+      );
+    }
+  }
+
+  canActivate(context: ExecutionContext): boolean {
+    if (this.config.auth.open) return true;
+    const req = context.switchToHttp().getRequest<Request>();
+    if (isInfrastructurePath(req.path)) return true;
+    const identity = identityOf(req);
+    if (identity.kind === 'invalid') {
+      throw unauthenticated('The API key is not valid.');
+    }
+    const needed = this.requiredRole(context, req);
+    if (needed === undefined) return true;
+    if (identity.kind === 'anonymous') {
+      throw unauthenticated(
+        `This request needs an API key with the ${needed} role: send it as X-API-Key or Authorization: Bearer.`,
+      );
+    }
+    if (!roleAllows(identity.role, needed)) {
+      throw new AppError(
+        'FORBIDDEN',
+        `The API key "${identity.name}" has the ${identity.role} role; this request needs ${needed}.`,
+      );
+    }
+    return true;
+  }
+
+  private requiredRole(context: ExecutionContext, req: Request): Role | undefined {
+    const marked = this.reflector.get<Role | undefined>(ROLE_KEY, context.getHandler());
+    if (marked) return marked;
+    if (req.method === 'GET' || req.method === 'HEAD') {
+      return this.config.auth.reads ? 'read' : undefined;
+    }
+    return 'write';
+  }
+}
+
+function unauthenticated(detail: string): AppError {
+  return new AppError('UNAUTHENTICATED', detail, {
+    headers: { 'WWW-Authenticate': WWW_AUTHENTICATE },
+  });
+}

@@ -1,0 +1,158 @@
+import { OtlpReceiver } from './support/otlp-receiver';
+import { ServerProcess } from './support/server-process';
+import { trickledUpload } from './support/trickled-upload';
+
+const TRACE_ID = '0af7651916cd43dd8448eb211c80319c';
+const PARENT_SPAN_ID = 'b7ad6b7169203331';
+const CSV =
+  'symbol,date,open,high,low,close,volume\nTRC,2024-01-02,1,2,1,1.5,10\nTRC,2024-01-03,1,2,1,1.5,10\n';
+
+/**
+ * The built server in its own process, as an operator runs it: the tracing entry file loaded
+ * first, spans exported over OTLP/HTTP, trace ids in the log lines, real SIGTERM handling.
+ */
+describe('server process: tracing', () => {
+  const receiver = new OtlpReceiver();
+  const server = new ServerProcess();
+  let exitCode: number | null;
+
+  beforeAll(async () => {
+    const endpoint = await receiver.start();
+    await server.start({
+      OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+      OTEL_SERVICE_NAME: 'hd-e2e',
+    });
+    const get = await fetch(`${server.url}/api/v1/data?symbol=TRC`, {
+      headers: {
+        traceparent: `00-${TRACE_ID}-${PARENT_SPAN_ID}-01`,
+        'X-Request-Id': 'trace-get',
+        Authorization: 'Bearer must-not-be-logged',
+      },
+    });
+    expect(get.status).toBe(200);
+    const upload = await fetch(`${server.url}/api/v1/data/upload`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'text/csv', 'X-Request-Id': 'trace-upload' },
+      body: CSV,
+    });
+    expect(upload.status).toBe(200);
+    await fetch(`${server.url}/health/ready`);
+    // SIGTERM: the buffered spans are flushed before the process exits.
+    exitCode = await server.terminate();
+  });
+  afterAll(async () => {
+    server.kill();
+    await receiver.stop();
+  });
+
+  it('exits 0 on SIGTERM after exporting the spans to <endpoint>/v1/traces', () => {
+    expect(exitCode).toBe(0);
+    expect(new Set(receiver.paths)).toEqual(new Set(['/v1/traces']));
+    expect(receiver.spans.every((s) => s.service === 'hd-e2e')).toBe(true);
+  });
+
+  it('continues the caller’s W3C trace: the server span has the traceparent’s trace and parent', () => {
+    const serverSpan = receiver.spans.find(
+      (s) => s.traceId === TRACE_ID && s.scope === '@opentelemetry/instrumentation-http',
+    );
+    expect(serverSpan).toMatchObject({
+      name: 'GET /api/v1/data',
+      parentSpanId: PARENT_SPAN_ID,
+      attributes: { 'http.route': '/api/v1/data', 'http.response.status_code': 200 },
+    });
+    // Express and the database are in the same trace.
+    const inTrace = receiver.spans.filter((s) => s.traceId === TRACE_ID).map((s) => s.scope);
+    expect(inTrace).toEqual(expect.arrayContaining(['@opentelemetry/instrumentation-express']));
+  });
+
+  it('records a span per ingest batch with its row counts, inside the upload’s trace', () => {
+    const batch = receiver.spans.find((s) => s.name === 'ingest.batch');
+    expect(batch).toMatchObject({
+      attributes: { 'ingest.rows': 2, 'ingest.inserted': 2, 'ingest.updated': 0 },
+    });
+    const uploadSpan = receiver.spans.find((s) => s.name === 'POST /api/v1/data/upload');
+    expect(uploadSpan?.traceId).toBe(batch?.traceId);
+  });
+
+  it('does not trace probes and scrapes', () => {
+    expect(receiver.spans.find((s) => String(s.name).includes('/health'))).toBeUndefined();
+  });
+
+  it('writes trace_id and span_id on the request line, the ids of the exported trace', () => {
+    const line = server.lines.find(
+      (l) => l.msg === 'request completed' && l.requestId === 'trace-get',
+    );
+    expect(line).toMatchObject({
+      trace_id: TRACE_ID,
+      span_id: expect.stringMatching(/^[0-9a-f]{16}$/),
+      method: 'GET',
+      route: '/api/v1/data',
+      status: 200,
+      duration_ms: expect.any(Number),
+    });
+    const spanIds = receiver.spans.filter((s) => s.traceId === TRACE_ID).map((s) => s.spanId);
+    expect(spanIds).toContain(line!.span_id);
+    expect(JSON.stringify(server.lines)).not.toContain('must-not-be-logged');
+    expect(server.lines.some((l) => String(l.msg).includes('tracing to http://127.0.0.1'))).toBe(
+      true,
+    );
+  });
+});
+
+describe('server process: tracing off', () => {
+  it('starts no SDK when OTEL_SDK_DISABLED=true, even with an endpoint: nothing is exported', async () => {
+    const receiver = new OtlpReceiver();
+    const server = new ServerProcess();
+    try {
+      const endpoint = await receiver.start();
+      await server.start({ OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_SDK_DISABLED: 'true' });
+      expect((await fetch(`${server.url}/api/v1/data?symbol=X`)).status).toBe(200);
+      expect(await server.terminate()).toBe(0);
+      expect(receiver.spans).toEqual([]);
+      const line = server.lines.find((l) => l.msg === 'request completed');
+      expect(line).toBeDefined();
+      expect(line).not.toHaveProperty('trace_id');
+      expect(server.lines.some((l) => String(l.msg).includes('tracing off'))).toBe(true);
+    } finally {
+      server.kill();
+      await receiver.stop();
+    }
+  });
+
+  it('refuses to start on a malformed OTEL_* value, naming it', async () => {
+    const server = new ServerProcess();
+    await expect(server.start({ OTEL_TRACES_SAMPLER_ARG: 'lots' })).rejects.toThrow(
+      /OTEL_TRACES_SAMPLER_ARG="lots": must be a number from 0 to 1/,
+    );
+    expect(await server.exited).toBe(1);
+    server.kill();
+  });
+});
+
+describe('server process: SIGTERM', () => {
+  it('lets the slow request finish, answers readiness 503 meanwhile, and exits 0', async () => {
+    const server = new ServerProcess();
+    try {
+      await server.start({ SHUTDOWN_GRACE_MS: '10000' });
+      const slow = trickledUpload(server.url, {
+        first: 'symbol,date,open,high,low,close,volume\nSLOW,2024-01-02,1,2,1,1.5,10\n',
+        rest: 'SLOW,2024-01-03,1,2,1,1.5,10\n',
+        afterMs: 1500,
+      });
+      await new Promise((r) => setTimeout(r, 200));
+      server.child.kill('SIGTERM');
+      await new Promise((r) => setTimeout(r, 200));
+      const ready = await fetch(`${server.url}/health/ready`);
+      expect(ready.status).toBe(503);
+      expect(ready.headers.get('content-type')).toContain('application/problem+json');
+      const answer = await slow;
+      expect(answer.status).toBe(200);
+      expect(JSON.parse(answer.body)).toMatchObject({ status: 'completed', inserted: 2 });
+      expect(await server.exited).toBe(0);
+      const messages = server.lines.map((l) => l.msg);
+      expect(messages).toEqual(expect.arrayContaining(['received SIGTERM', 'shutdown complete']));
+    } finally {
+      server.kill();
+    }
+  });
+});
