@@ -1,5 +1,5 @@
 import { roleAllows } from './api-keys';
-import { ConfigValidationError, loadConfig } from './app-config';
+import { configVariableNames, ConfigValidationError, loadConfig } from './app-config';
 import { envFileFor } from './environment';
 
 describe('loadConfig', () => {
@@ -157,5 +157,19 @@ describe('API keys and traffic settings', () => {
       loadConfig({ RATE_LIMIT_ENABLED: 'false', RATE_LIMIT_UPLOADS: '3' }).rateLimit,
     ).toMatchObject({ enabled: false, uploads: 3 });
     expect(() => loadConfig({ RATE_LIMIT_KEYED: '0' })).toThrow(/RATE_LIMIT_KEYED/);
+  });
+});
+
+describe('configVariableNames', () => {
+  it('lists every schema variable and the OTEL_* ones, and nothing the service does not read', () => {
+    const names = configVariableNames();
+    expect(names).toEqual(
+      expect.arrayContaining(['PORT', 'DATABASE_URL', 'API_KEYS', 'TRUST_PROXY']),
+    );
+    expect(names).toEqual(
+      expect.arrayContaining(['OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_SERVICE_NAME']),
+    );
+    expect(names).not.toContain('MYSQL_PASSWORD');
+    expect(new Set(names).size).toBe(names.length);
   });
 });

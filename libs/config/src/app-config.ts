@@ -1,5 +1,6 @@
 import { plainToInstance, Transform } from 'class-transformer';
 import {
+  getMetadataStorage,
   IsBoolean,
   IsIn,
   IsInt,
@@ -13,7 +14,12 @@ import {
 } from 'class-validator';
 import { ApiKey, parseApiKeys } from './api-keys';
 import { NODE_ENVS, NodeEnv } from './environment';
-import { loadTracingConfig, TracingConfig, tracingConfigProblems } from './tracing-config';
+import {
+  loadTracingConfig,
+  TRACING_VARIABLES,
+  TracingConfig,
+  tracingConfigProblems,
+} from './tracing-config';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -260,6 +266,17 @@ class EnvironmentVariables {
     message: 'CORS_ORIGINS must be * or a comma list of origins like https://app.example.com',
   })
   CORS_ORIGINS?: string;
+}
+
+/**
+ * Every environment variable the service reads: the validated schema above and the OTEL_* ones.
+ * Deployment files (Dockerfile, Compose, Kubernetes) may set only these; a test holds them to it.
+ */
+export function configVariableNames(): string[] {
+  const schema = getMetadataStorage()
+    .getTargetValidationMetadatas(EnvironmentVariables, '', true, false)
+    .map((m) => m.propertyName);
+  return [...new Set([...schema, ...TRACING_VARIABLES])].sort();
 }
 
 export class ConfigValidationError extends Error {
