@@ -7,9 +7,12 @@
 #   runtime - node + tini + production node_modules + dist + config, as the non-root user "node"
 #
 # Build:  docker build -t historical-data-api:$(git rev-parse --short HEAD) .
-# Run:    docker run -p 3000:3000 -e API_KEYS=ops:<16+ char key>:admin historical-data-api:<tag>
-#         (NODE_ENV=production refuses to start without API_KEYS; embedded SQLite under /app/data)
-# CLI:    docker run --rm historical-data-api:<tag> historical-data migrate show
+# Run:    docker run -p 3000:3000 -e API_KEYS=ops:<16+ char key>:admin -e DB_MIGRATIONS_RUN=true \
+#           -v hd-data:/app/data historical-data-api:<tag>
+#         (NODE_ENV=production refuses to start without API_KEYS; config/production.env leaves
+#         migrations to a separate step, so a lone container on the embedded SQLite asks for them)
+# CLI:    docker run --rm -e API_KEYS=... -e DATABASE_URL=mysql://... historical-data-api:<tag> \
+#           historical-data migrate show
 #
 # The CI suite runs on Node 20.20; the image uses the Node 22 LTS line (DESIGN.md allows it).
 ARG NODE_IMAGE=node:22-bookworm-slim
