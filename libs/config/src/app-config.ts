@@ -65,7 +65,7 @@ export interface AppConfig {
   tracing: TracingConfig;
   /** Record request and database timings (on unless METRICS_ENABLED=false). */
   metrics: { enabled: boolean };
-  /** Shared store for rate limits, cache and idempotency; unset = in-process stores. */
+  /** Shared store for rate limits and the response cache; unset = in-process stores. */
   redis: { url?: string; keyPrefix: string };
   auth: {
     keys: ApiKey[];
