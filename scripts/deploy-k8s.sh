@@ -12,9 +12,9 @@
 #   HEALTH_ATTEMPTS     tries of HEALTH_URL, 5 s apart (default 12)
 #   KUBECTL             kubectl binary (default kubectl)
 #
-# Steps: render the overlay with the image pinned (kubectl kustomize) -> apply the ServiceAccount,
-# ConfigMap and migration Job (after deleting the previous Job run) -> wait for the Job to
-# complete -> apply everything -> wait for the rollout -> check HEALTH_URL -> on a failed rollout
+# Steps: render the overlay with the image pinned (kubectl kustomize) -> apply everything but the
+# Deployment and Service, including the migration Job (after deleting the previous Job run) ->
+# wait for the Job to complete -> apply everything -> wait for the rollout -> check HEALTH_URL -> on a failed rollout
 # or check: `kubectl rollout undo` and exit 1. A failed migration stops before any pod changes.
 set -euo pipefail
 
@@ -72,7 +72,8 @@ k() { "$kubectl" --namespace "$namespace" "$@"; }
 
 log "migration: replacing the previous Job run"
 k delete job "$job" --ignore-not-found --wait=true
-# Everything but the API's own objects: ServiceAccount, ConfigMap and the Job that needs them.
+# Everything but the API's Deployment and Service: the ServiceAccount and ConfigMap the Job needs,
+# the Job, and the Ingress, HPA and PDB (harmless before the rollout).
 k apply -f "$release/manifests.yaml" --selector 'app.kubernetes.io/component!=api'
 if ! k wait --for=condition=complete "job/$job" --timeout="$migration_timeout"; then
   log "migration failed or timed out; the Deployment was not changed. Job log:"
