@@ -14,8 +14,9 @@
 #
 # Steps: render the overlay with the image pinned (kubectl kustomize) -> apply everything but the
 # Deployment and Service, including the migration Job (after deleting the previous Job run) ->
-# wait for the Job to complete -> apply everything -> wait for the rollout -> check HEALTH_URL -> on a failed rollout
-# or check: `kubectl rollout undo` and exit 1. A failed migration stops before any pod changes.
+# wait for the Job to complete -> apply everything -> wait for the rollout -> check HEALTH_URL ->
+# on a failed rollout or check: `kubectl rollout undo` and exit 1. A failed migration stops
+# before any pod changes.
 set -euo pipefail
 
 usage() {

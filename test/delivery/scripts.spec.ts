@@ -1,7 +1,8 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runProcess as run } from '../e2e/support/run-process';
 import { TestApp } from '../e2e/support/test-app';
 
 /**
@@ -10,23 +11,6 @@ import { TestApp } from '../e2e/support/test-app';
  * kubectl (the cluster is the only fake: manifests are rendered by the real `kubectl kustomize`).
  */
 const root = join(__dirname, '..', '..');
-/** Runs a command without blocking this process's event loop (the API under test lives here). */
-function run(
-  command: string,
-  args: string[],
-  env: NodeJS.ProcessEnv,
-): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
-
 const realKubectl =
   spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).status === 0;
 

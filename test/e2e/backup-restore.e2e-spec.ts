@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   copyFileSync,
@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { mysqlBaseUrl, workerDatabaseUrl } from '../setup/mysql-test-db';
+import { runProcess } from './support/run-process';
 import { TestApp } from './support/test-app';
 
 /**
@@ -30,22 +31,8 @@ const title = enabled
 
 const TABLES = ['historical_data', 'uploads', 'idempotency_keys', 'migrations'];
 
-function script(name: string, args: string[], env: NodeJS.ProcessEnv) {
-  return new Promise<{ status: number | null; stdout: string; stderr: string }>(
-    (resolve, reject) => {
-      const child = spawn('bash', [join(root, 'scripts', name), ...args], {
-        env: { ...process.env, ...env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.on('error', reject);
-      child.on('close', (status) => resolve({ status, stdout, stderr }));
-    },
-  );
-}
+const script = (name: string, args: string[], env: NodeJS.ProcessEnv) =>
+  runProcess('bash', [join(root, 'scripts', name), ...args], { ...process.env, ...env });
 
 /** A CSV of `days` daily bars for each symbol, deterministic. */
 function csv(symbols: string[], days: number): string {
