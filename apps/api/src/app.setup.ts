@@ -49,8 +49,18 @@ export function configureApp(app: NestExpressApplication): void {
   });
   app.disable('x-powered-by');
   app.use(securityHeaders());
-  // gzip for bodies over 1 KiB when the client accepts it (lists of bars compress ~8x).
-  app.use(compression({ threshold: 1024 }));
+  // gzip for bodies over 1 KiB when the client accepts it (lists of bars compress ~8x). A client
+  // that accepts no encoding skips the middleware (it wraps write/end for every response); Vary
+  // says so either way.
+  const compress = compression({ threshold: 1024 });
+  app.use((req: Request, res: Response, next: (err?: unknown) => void) => {
+    if (req.headers['accept-encoding']) {
+      compress(req, res, next);
+    } else {
+      res.vary('Accept-Encoding');
+      next();
+    }
+  });
   app.set('trust proxy', config.http.trustProxy);
   app.use(jsonBody(JSON_BODY_LIMIT));
   if (config.http.corsOrigins.length > 0) {
@@ -108,5 +118,30 @@ function securityHeaders(): (req: Request, res: Response, next: (err?: unknown) 
       },
     },
   });
-  return (req, res, next) => (req.path.startsWith('/docs') ? docs : api)(req, res, next);
+  const apiHeaders = fixedHeaders(api);
+  const docsHeaders = fixedHeaders(docs);
+  return (req, res, next) => {
+    for (const [name, value] of req.path.startsWith('/docs') ? docsHeaders : apiHeaders) {
+      res.setHeader(name, value);
+    }
+    next();
+  };
+}
+
+type Middleware = (req: Request, res: Response, next: (err?: unknown) => void) => void;
+
+/**
+ * The headers a middleware sets, read once: helmet's are the same for every request (no nonces),
+ * so they are computed at start-up instead of by a dozen small middlewares per request.
+ */
+function fixedHeaders(middleware: Middleware): [string, string][] {
+  const headers = new Map<string, string>();
+  const recorder = {
+    setHeader: (name: string, value: unknown) => headers.set(name, String(value)),
+    removeHeader: (name: string) => headers.delete(name),
+  };
+  let called = false;
+  middleware({} as Request, recorder as unknown as Response, () => (called = true));
+  if (!called) throw new Error('security headers: the middleware did not complete synchronously');
+  return [...headers];
 }

@@ -4,6 +4,7 @@ import { APP_CONFIG, AppConfig, ConfigValidationError } from '@app/config';
 import { Logger } from '@nestjs/common';
 import type { Server } from 'node:http';
 import { createApp } from './app.setup';
+import { flushLogs } from '@app/observability';
 
 /** Above common load-balancer idle timeouts (60 s), so the balancer closes idle sockets first. */
 const KEEP_ALIVE_TIMEOUT_MS = 65_000;
@@ -37,6 +38,7 @@ async function bootstrap(): Promise<void> {
       .then(
         () => {
           clearTimeout(hardStop);
+          flushLogs();
           process.exit(0);
         },
         (err: unknown) => {

@@ -4,9 +4,10 @@
  * fingerprint.
  */
 export function canonicalQuery(req: { originalUrl: string }): string {
-  const url = new URL(req.originalUrl, 'http://x');
-  const params = [...url.searchParams.entries()].sort(([a, b], [c, d]) =>
-    a === c ? (b < d ? -1 : b > d ? 1 : 0) : a < c ? -1 : 1,
+  const q = req.originalUrl.indexOf('?');
+  if (q < 0) return '';
+  const params = [...new URLSearchParams(req.originalUrl.slice(q + 1)).entries()].sort(
+    ([a, b], [c, d]) => (a === c ? (b < d ? -1 : b > d ? 1 : 0) : a < c ? -1 : 1),
   );
   return new URLSearchParams(params).toString();
 }

@@ -9,3 +9,4 @@ export * from './request-deadline';
 export * from './timeout.interceptor';
 export * from './canonical-query';
 export * from './throttled-warning';
+export * from './json-text';

@@ -51,6 +51,7 @@ export function buildDataSourceOptions(db: DatabaseConfig): DataSourceOptions {
     bigNumberStrings: false,
     connectTimeout: 5000,
     flags: ['-FOUND_ROWS'],
-    extra: { decimalNumbers: true, enableKeepAlive: true },
+    // trace: false: no stack captured per query (Error.captureStackTrace cost ~5 % of a read).
+    extra: { decimalNumbers: true, enableKeepAlive: true, trace: false },
   };
 }

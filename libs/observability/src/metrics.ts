@@ -122,9 +122,30 @@ export function requestsInFlight(): number {
   return inFlight;
 }
 
+/** The children of the two request metrics for one label set, looked up once per label set. */
+interface RequestSeries {
+  duration: ReturnType<typeof httpRequestDuration.labels>;
+  total: ReturnType<typeof httpRequestsTotal.labels>;
+}
+/** Bounded: label values are methods, route templates and status codes. */
+const requestSeries = new Map<string, RequestSeries>();
+
+function seriesOf(method: string, route: string, status: string): RequestSeries {
+  const key = `${method} ${route} ${status}`;
+  let series = requestSeries.get(key);
+  if (!series) {
+    series = {
+      duration: httpRequestDuration.labels(method, route, status),
+      total: httpRequestsTotal.labels(method, route, status),
+    };
+    requestSeries.set(key, series);
+  }
+  return series;
+}
+
 export function httpMetricsMiddleware(req: Request, res: Response, next: NextFunction): void {
   const timed = recording;
-  const end = timed ? httpRequestDuration.startTimer() : undefined;
+  const start = timed ? performance.now() : 0;
   inFlight++;
   if (timed) httpRequestsInFlight.inc();
   let done = false;
@@ -132,15 +153,11 @@ export function httpMetricsMiddleware(req: Request, res: Response, next: NextFun
     if (done) return;
     done = true;
     inFlight--;
-    if (!end) return;
+    if (!timed) return;
     httpRequestsInFlight.dec();
-    const labels = {
-      method: req.method,
-      route: routeTemplate(req),
-      status_code: String(res.statusCode),
-    };
-    end(labels);
-    httpRequestsTotal.inc(labels);
+    const series = seriesOf(req.method, routeTemplate(req), String(res.statusCode));
+    series.duration.observe((performance.now() - start) / 1000);
+    series.total.inc();
   };
   res.once('finish', record);
   res.once('close', record);

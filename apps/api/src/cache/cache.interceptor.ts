@@ -6,20 +6,41 @@ import {
   UseInterceptors,
   applyDecorators,
 } from '@nestjs/common';
-import { canonicalQuery } from '@app/common';
-import type { Request } from 'express';
-import { defer, mergeAll, mergeMap, Observable, of } from 'rxjs';
+import { canonicalQuery, jsonText } from '@app/common';
+import type { Request, Response } from 'express';
+import { from, map, mergeMap, Observable } from 'rxjs';
 import { ANY_SYMBOL, EPOCH, ResponseCache } from './response-cache.service';
+import type { CachedEntry } from './response-cache.store';
 
 /** The cache key of a GET: its path and its query parameters in a stable order. */
 export function cacheKey(req: Request): string {
   return `${req.path}?${canonicalQuery(req)}`;
 }
 
+type EtagFn = (body: string, encoding: 'utf8') => string | undefined;
+
+/** A handler's result serialised once, with its ETag computed once (Express's own format). */
+export function serialise(req: Request, body: unknown): { body: string; etag: string } {
+  const json = jsonText(body);
+  const etagOf = req.app.get('etag fn') as EtagFn | undefined;
+  return { body: json, etag: etagOf?.(json, 'utf8') ?? '' };
+}
+
+/**
+ * Hands a serialised body to Express: with Content-Type and ETag already set, res.send neither
+ * serialises nor hashes it again, and still answers 304 to a matching If-None-Match.
+ */
+function send(res: Response, entry: { body: string; etag: string }): string {
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  if (entry.etag) res.setHeader('ETag', entry.etag);
+  return entry.body;
+}
+
 /**
  * Read-through caching of a GET: a hit answers without the handler; on a miss the generations the
  * response depends on are read before the handler queries, and the response is kept stamped with
- * them (see ResponseCache). Subclasses say which generations those are.
+ * them (see ResponseCache). Hit or miss, the body is serialised and hashed once: the cache keeps
+ * the bytes it sends. Subclasses say which generations a response depends on.
  */
 @Injectable()
 abstract class CacheInterceptor implements NestInterceptor {
@@ -39,22 +60,36 @@ abstract class CacheInterceptor implements NestInterceptor {
   ): Promise<[string, number][] | undefined>;
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    if (!this.cache.enabled) return next.handle();
-    const req = context.switchToHttp().getRequest<Request>();
+    const http = context.switchToHttp();
+    const req = http.getRequest<Request>();
+    const res = http.getResponse<Response>();
+    if (!this.cache.enabled)
+      return next.handle().pipe(map((body) => send(res, serialise(req, body))));
     const key = cacheKey(req);
-    return defer(async () => {
-      const cached = await this.cache.lookup(key);
-      if (cached !== undefined) return of(cached);
-      const symbols = this.dependsOn(req);
-      const before = await this.cache.generations(symbols);
-      return next.handle().pipe(
-        mergeMap(async (body: unknown) => {
-          const deps = before && (await this.stamp(body, symbols, before));
-          if (deps) await this.cache.remember(key, body, deps);
-          return body;
-        }),
-      );
-    }).pipe(mergeAll());
+    return from(this.read(key, req)).pipe(
+      mergeMap((found) =>
+        found.entry
+          ? [send(res, found.entry)]
+          : next.handle().pipe(
+              mergeMap(async (body: unknown) => {
+                const entry = serialise(req, body);
+                const deps = found.before && (await this.stamp(body, found.symbols, found.before));
+                if (deps) await this.cache.remember(key, { ...entry, deps });
+                return send(res, entry);
+              }),
+            ),
+      ),
+    );
+  }
+
+  private async read(
+    key: string,
+    req: Request,
+  ): Promise<{ entry?: CachedEntry; symbols: string[]; before?: number[] }> {
+    const entry = await this.cache.lookup(key);
+    if (entry) return { entry, symbols: [] };
+    const symbols = this.dependsOn(req);
+    return { symbols, before: await this.cache.generations(symbols) };
   }
 }
 

@@ -10,6 +10,9 @@ import {
   ResponseCacheStore,
 } from './response-cache.store';
 
+const hits = cacheRequestsTotal.labels('hit');
+const misses = cacheRequestsTotal.labels('miss');
+
 /** Stands for "any symbol": lists without a symbol filter depend on it, every write bumps it. */
 export const ANY_SYMBOL = '*';
 /** Bumped by writes not limited to known symbols (a delete without symbol): every entry depends on it. */
@@ -43,17 +46,17 @@ export class ResponseCache {
     return this.config.cache.enabled;
   }
 
-  /** The cached body for `key` if every generation it depends on is unchanged. */
-  async lookup(key: string): Promise<unknown> {
+  /** The cached entry for `key` if every generation it depends on is unchanged. */
+  async lookup(key: string): Promise<CachedEntry | undefined> {
     const entry = await this.safely(() => this.store.get(key));
     if (entry) {
       const current = await this.safely(() => this.store.generations(entry.deps.map(([s]) => s)));
       if (current && current.every((g, i) => g === entry.deps[i][1])) {
-        cacheRequestsTotal.inc({ result: 'hit' });
-        return entry.body;
+        hits.inc();
+        return entry;
       }
     }
-    cacheRequestsTotal.inc({ result: 'miss' });
+    misses.inc();
     return undefined;
   }
 
@@ -62,8 +65,8 @@ export class ResponseCache {
     return this.safely(() => this.store.generations(symbols));
   }
 
-  async remember(key: string, body: unknown, deps: CachedEntry['deps']): Promise<void> {
-    await this.safely(() => this.store.set(key, { body, deps }, this.config.cache.ttlMs));
+  async remember(key: string, entry: CachedEntry): Promise<void> {
+    await this.safely(() => this.store.set(key, entry, this.config.cache.ttlMs));
   }
 
   /** Everything cached is forgotten (tests, operators). */

@@ -1,9 +1,12 @@
 import { RedisConnection } from '@app/database';
 import { LRUCache } from 'lru-cache';
 
-/** A cached response and the data generations it was computed from. */
+/** A cached response, serialised once, and the data generations it was computed from. */
 export interface CachedEntry {
-  body: unknown;
+  /** The JSON body exactly as sent. */
+  body: string;
+  /** Its ETag, computed once when the entry was made. */
+  etag: string;
   /** [symbol, generation] pairs; "*" stands for "any symbol" (lists without a symbol filter). */
   deps: [string, number][];
 }
@@ -19,18 +22,47 @@ export interface ResponseCacheStore {
   clear(): Promise<void>;
 }
 
+/** Bytes an entry is charged: its key, its body and a fixed overhead for the rest. */
+const entrySize = (entry: CachedEntry, key: string): number =>
+  key.length + entry.body.length + entry.etag.length + 64;
+
 /**
- * In-process: an LRU bounded by the JSON size of what it holds (CACHE_MAX_BYTES), plus a
- * generation counter per symbol. Per instance: replicas need Redis to share invalidations.
+ * "Seen once before?" for keys, in bounded memory: 32-bit hashes in a set that starts over when
+ * full (TinyLFU's doorkeeper). A collision only admits an entry early.
+ */
+export class Doorkeeper {
+  private seen = new Set<number>();
+
+  constructor(private readonly capacity: number) {}
+
+  /** True when `key` was offered before (since the last reset); remembers it either way. */
+  offer(key: string): boolean {
+    let h = 0x811c9dc5;
+    for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+    if (this.seen.has(h)) return true;
+    if (this.seen.size >= this.capacity) this.seen = new Set<number>();
+    this.seen.add(h);
+    return false;
+  }
+}
+
+/**
+ * In-process: an LRU bounded by the size of what it holds (CACHE_MAX_BYTES), plus a generation
+ * counter per symbol. Per instance: replicas need Redis to share invalidations.
+ *
+ * Admission: while there is room every response is kept; once the LRU is full, a response is only
+ * kept if its key was asked for once before. Random one-off reads (a scan over many symbols and
+ * windows) then cannot evict the entries that are read again and again.
  */
 export class MemoryResponseCacheStore implements ResponseCacheStore {
   private readonly entries: LRUCache<string, CachedEntry>;
   private readonly gens = new Map<string, number>();
+  private readonly doorkeeper = new Doorkeeper(100_000);
 
-  constructor(maxBytes: number) {
+  constructor(private readonly maxBytes: number) {
     this.entries = new LRUCache<string, CachedEntry>({
       maxSize: maxBytes,
-      sizeCalculation: (entry, key) => key.length + JSON.stringify(entry.body).length + 64,
+      sizeCalculation: entrySize,
     });
   }
 
@@ -39,7 +71,8 @@ export class MemoryResponseCacheStore implements ResponseCacheStore {
   }
 
   set(key: string, entry: CachedEntry, ttlMs: number): Promise<void> {
-    this.entries.set(key, entry, { ttl: ttlMs });
+    const full = this.entries.calculatedSize + entrySize(entry, key) > this.maxBytes;
+    if (!full || this.doorkeeper.offer(key)) this.entries.set(key, entry, { ttl: ttlMs });
     return Promise.resolve();
   }
 
@@ -61,7 +94,8 @@ export class MemoryResponseCacheStore implements ResponseCacheStore {
 
 /**
  * Shared through Redis: entries as JSON with a TTL, generations as counters, so a write on one
- * instance invalidates what every instance cached. The keys carry REDIS_KEY_PREFIX.
+ * instance invalidates what every instance cached. The keys carry REDIS_KEY_PREFIX. Eviction is
+ * Redis's own (maxmemory-policy).
  */
 export class RedisResponseCacheStore implements ResponseCacheStore {
   constructor(private readonly redis: RedisConnection) {}
@@ -72,7 +106,12 @@ export class RedisResponseCacheStore implements ResponseCacheStore {
 
   async get(key: string): Promise<CachedEntry | undefined> {
     const raw = await this.client.get(`cache:${key}`);
-    return raw ? (JSON.parse(raw) as CachedEntry) : undefined;
+    if (!raw) return undefined;
+    const entry = JSON.parse(raw) as Partial<CachedEntry>;
+    // Entries written by an older version held the body as an object: treat them as misses.
+    return typeof entry.body === 'string' && typeof entry.etag === 'string'
+      ? (entry as CachedEntry)
+      : undefined;
   }
 
   async set(key: string, entry: CachedEntry, ttlMs: number): Promise<void> {

@@ -1,8 +1,15 @@
-import { AppError, NotFoundError, ProblemFieldError, ValidationError } from '@app/common';
+import {
+  AppError,
+  NotFoundError,
+  ProblemFieldError,
+  ValidationError,
+  withJsonText,
+} from '@app/common';
 import { Bar, BarRecord, HistoricalDataRepository, isUniqueViolation } from '@app/database';
 import { BAR_FIELDS, BarWriter, createBarValidator, RawBar, WriteReport } from '@app/ingest';
 import { Injectable } from '@nestjs/common';
 import { BarFilterQueryDto, ListBarsQueryDto } from './dto/list-bars.query.dto';
+import { barPageJson } from './bar.json';
 import { WriteBarsQueryDto } from './dto/write-bars.query.dto';
 
 export const MAX_BARS_PER_REQUEST = 10_000;
@@ -54,15 +61,18 @@ export class HistoricalDataService {
       limit: query.limit,
       offset: (query.page - 1) * query.limit,
     });
-    return {
-      data: rows,
-      pagination: {
-        page: query.page,
-        limit: query.limit,
-        total,
-        totalPages: Math.ceil(total / query.limit),
+    return withJsonText(
+      {
+        data: rows,
+        pagination: {
+          page: query.page,
+          limit: query.limit,
+          total,
+          totalPages: Math.ceil(total / query.limit),
+        },
       },
-    };
+      barPageJson,
+    );
   }
 
   async get(id: number): Promise<Bar> {

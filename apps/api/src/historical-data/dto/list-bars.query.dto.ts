@@ -1,6 +1,7 @@
 import { SYMBOL_PATTERN } from '@app/ingest';
 import { ApiPropertyOptional, IntersectionType } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
+import { parseListBarsQuery } from './list-bars.query.parser';
 import {
   IsIn,
   IsInt,
@@ -80,7 +81,13 @@ export class PageQueryDto {
   page: number = 1;
 }
 
+/**
+ * GET /api/v1/data's parameters. The decorators document them (OpenAPI) and are the reference the
+ * parser's spec checks; requests are parsed by `parseQuery` (no class instance per request).
+ */
 export class ListBarsQueryDto extends IntersectionType(BarFilterQueryDto, PageQueryDto) {
+  static parseQuery = parseListBarsQuery;
+
   /** Rows per page, 1-1000. */
   @ApiPropertyOptional({ type: 'integer', example: 100 })
   @IsOptional()
@@ -91,6 +98,7 @@ export class ListBarsQueryDto extends IntersectionType(BarFilterQueryDto, PageQu
   limit: number = 100;
 
   /** Date order (ties broken by symbol in the same direction). */
+  @ApiPropertyOptional({ enum: ['asc', 'desc'], default: 'asc' })
   @IsOptional()
   @IsIn(['asc', 'desc'], { message: 'sort must be asc or desc' })
   sort: 'asc' | 'desc' = 'asc';

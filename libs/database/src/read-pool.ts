@@ -1,0 +1,52 @@
+import type { DataSource } from 'typeorm';
+
+/** The callback API of mysql2's pool, as TypeORM's MySQL driver holds it. */
+interface MysqlPool {
+  query(
+    options: { sql: string; values: readonly unknown[] },
+    callback: (err: Error | null, rows: unknown) => void,
+  ): void;
+}
+
+/** The part of better-sqlite3's Database the read path uses. */
+interface SqliteDatabase {
+  prepare(sql: string): { all(...params: unknown[]): unknown[] };
+}
+
+/**
+ * Read statements sent straight to the driver: mysql2's pool, or a cached better-sqlite3
+ * prepared statement. TypeORM's `dataSource.query` creates a QueryRunner, takes and releases a
+ * connection and builds a result wrapper for every statement; on the hot read path that costs
+ * more CPU than the statement's own parsing (see docs/ARCHITECTURE.md, "Performance budget").
+ * Writes and reads inside a transaction keep going through TypeORM's QueryRunner.
+ */
+export class ReadPool {
+  private readonly statements = new Map<string, { all(...params: unknown[]): unknown[] }>();
+
+  constructor(private readonly dataSource: DataSource) {}
+
+  query<T>(sql: string, params: readonly unknown[]): Promise<T[]> {
+    const driver = this.dataSource.driver as unknown as {
+      pool?: MysqlPool;
+      databaseConnection?: SqliteDatabase;
+    };
+    if (this.dataSource.options.type === 'mysql') {
+      const pool = driver.pool!;
+      return new Promise<T[]>((resolve, reject) =>
+        pool.query({ sql, values: params }, (err, rows) =>
+          err ? reject(err) : resolve(rows as T[]),
+        ),
+      );
+    }
+    try {
+      let statement = this.statements.get(sql);
+      if (!statement) {
+        statement = driver.databaseConnection!.prepare(sql);
+        this.statements.set(sql, statement);
+      }
+      return Promise.resolve(statement.all(...params) as T[]);
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+}
