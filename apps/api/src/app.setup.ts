@@ -17,6 +17,7 @@ import compression from 'compression';
 import helmet from 'helmet';
 import { KeyRing, setIdentity } from './security/client-identity';
 import type { Request, Response } from 'express';
+import { LoadShedder } from './overload/load-shedder';
 
 /** JSON bodies: 10 000 bars with long symbols and string prices fit well inside this. */
 export const JSON_BODY_LIMIT = '20mb';
@@ -26,6 +27,9 @@ export function configureApp(app: NestExpressApplication): void {
   const config = app.get<AppConfig>(APP_CONFIG);
   app.useLogger(app.get(Logger));
   setMetricsRecording(config.metrics.enabled);
+  // First: an overloaded server refuses before doing any other work for the request. The lag
+  // sampler's timer is unref'd, so it never keeps the process alive.
+  app.use(new LoadShedder(config.http.overload).middleware);
   app.use(httpMetricsMiddleware);
   app.use(
     (

@@ -8,12 +8,22 @@ import { flushLogs } from '@app/observability';
 
 /** Above common load-balancer idle timeouts (60 s), so the balancer closes idle sockets first. */
 const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+/** Capped by the kernel's net.core.somaxconn (4096 on current kernels). */
+const LISTEN_BACKLOG = 4096;
 
 async function bootstrap(): Promise<void> {
   const app = await createApp();
   const config = app.get<AppConfig>(APP_CONFIG);
-  await app.listen(config.http.port, config.http.host);
+  await app.init();
   const server: Server = app.getHttpServer();
+  // A deep accept queue: a burst of connections (1000 clients at once) waits to be accepted, or
+  // shed, instead of having its SYNs dropped and retried a second later.
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ port: config.http.port, host: config.http.host, backlog: LISTEN_BACKLOG }, () =>
+      resolve(),
+    );
+  });
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1000;
 

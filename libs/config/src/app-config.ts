@@ -59,6 +59,8 @@ export interface AppConfig {
     uploadDir: string;
     /** How long shutdown waits for in-flight requests before closing their connections. */
     shutdownGraceMs: number;
+    /** Load shedding: refuse new requests past these bounds (0 = that bound is off). */
+    overload: { maxInFlight: number; maxEventLoopLagMs: number };
   };
   database: DatabaseConfig;
   log: { level: LogLevel; pretty: boolean };
@@ -179,6 +181,24 @@ class EnvironmentVariables {
     message: 'REDIS_KEY_PREFIX must be 1-64 letters, digits, or _ : . -',
   })
   REDIS_KEY_PREFIX?: string;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'OVERLOAD_MAX_IN_FLIGHT must be a whole number of requests (>= 0; 0 = off)' })
+  @Min(0, { message: 'OVERLOAD_MAX_IN_FLIGHT must be a whole number of requests (>= 0; 0 = off)' })
+  OVERLOAD_MAX_IN_FLIGHT?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({
+    message:
+      'OVERLOAD_MAX_EVENT_LOOP_LAG_MS must be a whole number of milliseconds (>= 0; 0 = off)',
+  })
+  @Min(0, {
+    message:
+      'OVERLOAD_MAX_EVENT_LOOP_LAG_MS must be a whole number of milliseconds (>= 0; 0 = off)',
+  })
+  OVERLOAD_MAX_EVENT_LOOP_LAG_MS?: number;
 
   @IsOptional()
   @Transform(toInt)
@@ -363,6 +383,10 @@ export function loadConfig(raw: Record<string, string | undefined>): AppConfig {
       uploadMaxBytes: env.UPLOAD_MAX_BYTES ?? 52_428_800,
       uploadDir: env.UPLOAD_DIR ?? './data/uploads',
       shutdownGraceMs: env.SHUTDOWN_GRACE_MS ?? 25_000,
+      overload: {
+        maxInFlight: env.OVERLOAD_MAX_IN_FLIGHT ?? 128,
+        maxEventLoopLagMs: env.OVERLOAD_MAX_EVENT_LOOP_LAG_MS ?? 500,
+      },
     },
     database: parseDatabase(
       env.DATABASE_URL,

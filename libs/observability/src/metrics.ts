@@ -24,6 +24,12 @@ export const httpRequestsInFlight = new Gauge({
   help: 'HTTP requests being served',
 });
 
+export const httpRequestsShedTotal = new Counter({
+  name: 'http_requests_shed_total',
+  help: 'Requests refused early with 503 OVERLOADED, by reason (in_flight, event_loop_lag)',
+  labelNames: ['reason'] as const,
+});
+
 export const dbQueryDuration = new Histogram({
   name: 'db_query_duration_seconds',
   help: 'Database operation duration by operation',
@@ -71,6 +77,7 @@ for (const source of ['csv', 'json', 'cli'] as const) {
   }
 }
 for (const status of ['completed', 'failed', 'interrupted']) uploadsTotal.labels(status).inc(0);
+for (const reason of ['in_flight', 'event_loop_lag']) httpRequestsShedTotal.labels(reason).inc(0);
 for (const result of ['hit', 'miss']) cacheRequestsTotal.labels(result).inc(0);
 
 if (!register.getSingleMetric('process_cpu_user_seconds_total')) collectDefaultMetrics();
@@ -141,6 +148,19 @@ function seriesOf(method: string, route: string, status: string): RequestSeries 
     requestSeries.set(key, series);
   }
   return series;
+}
+
+/** Records one answered request (for answers given before the metrics middleware, e.g. shed). */
+export function recordRequest(
+  method: string,
+  route: string,
+  status: number,
+  seconds: number,
+): void {
+  if (!recording) return;
+  const series = seriesOf(method, route, String(status));
+  series.duration.observe(seconds);
+  series.total.inc();
 }
 
 export function httpMetricsMiddleware(req: Request, res: Response, next: NextFunction): void {
