@@ -11,7 +11,7 @@
 #           -v hd-data:/app/data historical-data-api:<tag>
 #         (NODE_ENV=production refuses to start without API_KEYS; config/production.env leaves
 #         migrations to a separate step, so a lone container on the embedded SQLite asks for them)
-# CLI:    docker run --rm -e API_KEYS=... -e DATABASE_URL=mysql://... historical-data-api:<tag> \
+# CLI:    docker run --rm -e DATABASE_URL=mysql://... historical-data-api:<tag> \
 #           historical-data migrate show
 #
 # The CI suite runs on Node 20.20; the image uses the Node 22 LTS line (DESIGN.md allows it).
@@ -24,6 +24,8 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
+# The stand-in for nest-commander's shell-completion helper (keeps prettier out of the image).
+COPY vendor ./vendor
 ENV SCARF_ANALYTICS=false
 RUN npm ci --omit=dev --no-audit --no-fund \
  && npm cache clean --force
@@ -34,6 +36,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
+COPY vendor ./vendor
 ENV SCARF_ANALYTICS=false
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json nest-cli.json ./
@@ -55,6 +58,8 @@ ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     UPLOAD_DIR=/app/data/uploads
 COPY --from=deps --chown=root:root /app/node_modules ./node_modules
+# node_modules/@fig/complete-commander links here.
+COPY --chown=root:root vendor ./vendor
 COPY --from=build --chown=root:root /app/dist/apps ./dist/apps
 COPY --from=build --chown=root:root /app/dist/libs ./dist/libs
 COPY --from=build --chown=root:root /app/dist/migrations ./dist/migrations

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Rehearses the Dockerfile's runtime stage without a Docker engine: the same files the stage
-# copies (dist/apps, dist/libs, dist/migrations, config, package.json, scripts/healthcheck.mjs),
-# production dependencies only (`npm ci --omit=dev`, as the deps stage), code owned by root and
-# run as an unprivileged user with the Compose stack's API settings (NODE_ENV=production,
-# API_KEYS, MySQL with migrations at start, Redis). Checks: the HEALTHCHECK script passes on
-# /health/ready, a keyed write and a read work, the CLI answers, SIGTERM exits 0.
+# copies (dist/apps, dist/libs, dist/migrations, config, vendor, package.json,
+# scripts/healthcheck.mjs), production dependencies only (`npm ci --omit=dev`, as the deps stage,
+# without prettier or typescript), code owned by root and run as an unprivileged user with the
+# Compose stack's API settings (NODE_ENV=production, API_KEYS, MySQL with migrations at start,
+# Redis). Checks: the HEALTHCHECK script passes on /health/ready, a keyed write and a read work,
+# the CLI answers, SIGTERM exits 0.
 # Usage: .ci/runtime-rehearsal.sh  (after `npm run build`; needs MariaDB and Redis on loopback)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +14,7 @@ dir="$(mktemp -d /tmp/hd-runtime.XXXXXX)"
 data="$(mktemp -d /tmp/hd-runtime-data.XXXXXX)"
 log="${dir}.log"
 cp package.json package-lock.json "$dir/"
+cp -r vendor "$dir/"
 (cd "$dir" && npm ci --omit=dev --no-audit --no-fund --loglevel=error >/dev/null)
 mkdir -p "$dir/dist" "$dir/scripts"
 cp -r dist/apps dist/libs dist/migrations "$dir/dist/"
@@ -20,6 +22,13 @@ cp -r config "$dir/"
 cp scripts/healthcheck.mjs "$dir/scripts/"
 chmod -R a+rX,go-w "$dir"
 echo "runtime tree: $(du -sh "$dir" | cut -f1) ($(du -sh "$dir/node_modules" | cut -f1) production node_modules)"
+# Build tools the CLI's helpers used to drag in at run time (docs/ARCHITECTURE.md, "Image weight").
+for tool in prettier typescript; do
+  if [ -e "$dir/node_modules/$tool" ]; then
+    echo "runtime rehearsal: $tool is in the production node_modules ($(npm --prefix "$dir" explain "$tool" 2>/dev/null | head -3 | tr '\n' ' '))"
+    exit 1
+  fi
+done
 
 as_user=()
 if [ "$(id -u)" = 0 ]; then
@@ -74,6 +83,8 @@ curl -fsS -X POST "http://127.0.0.1:${port}/api/v1/data" -H "X-API-Key: ${writer
 curl -fsS "http://127.0.0.1:${port}/api/v1/data?symbol=CIRT" | grep -q '"total":1'
 (cd "$dir" && "${as_user[@]}" "${run_env[@]}" LOG_LEVEL=warn "$node_bin" dist/apps/cli/src/main.js migrate show) |
   grep -q '\[X\] CreateHistoricalData'
+(cd "$dir" && "${as_user[@]}" "${run_env[@]}" "$node_bin" dist/apps/cli/src/main.js --help) |
+  grep -q '^Usage: historical-data '
 kill -TERM "$pid"
 status=0
 wait "$pid" || status=$?
@@ -84,4 +95,4 @@ if [ $status -ne 0 ]; then
   cat "$log"
   exit 1
 fi
-echo "runtime rehearsal: production deps only, non-root, healthcheck, 401/keyed write/read, CLI, SIGTERM exit 0: ok"
+echo "runtime rehearsal: production deps only (no prettier/typescript), non-root, healthcheck, 401/keyed write/read, CLI, SIGTERM exit 0: ok"

@@ -171,6 +171,22 @@ describe('delivery files', () => {
       expect(copies.some((c) => /--from=build\b.*dist\/apps/.test(c))).toBe(true);
     });
 
+    it('ships no build tools: `npm ci --omit=dev` installs neither prettier nor typescript', () => {
+      // npm ci --omit=dev skips exactly the lockfile entries flagged dev (devOptional stays).
+      const packages = obj(JSON.parse(read('package-lock.json')).packages);
+      const installed = Object.entries(packages)
+        .filter(([path, meta]) => path.startsWith('node_modules/') && obj(meta).dev !== true)
+        .map(([path]) => path.replace(/^.*node_modules\//, ''));
+      expect(installed).toEqual(expect.arrayContaining(['nest-commander', 'cosmiconfig']));
+      expect(installed.filter((name) => ['prettier', 'typescript'].includes(name))).toEqual([]);
+      // The stand-in nest-commander gets instead is linked from vendor/: every stage needs it.
+      const vendored = dockerfile.filter((stage) =>
+        op(stage, 'COPY').some((i) => /^(--\S+\s+)*vendor \.\/vendor$/.test(i.args)),
+      );
+      expect(vendored.map((stage) => stage.name)).toEqual(['deps', 'build', 'runtime']);
+      expect(read('.ci/runtime-rehearsal.sh')).toContain('cp -r vendor "$dir/"');
+    });
+
     it('runs as a non-root user under tini, node started directly (not through npm)', () => {
       const users = op(runtime, 'USER').map((i) => i.args.trim());
       expect(users.length).toBeGreaterThan(0);

@@ -122,9 +122,14 @@ describe('server process: tracing off', () => {
   it('refuses to start on a malformed OTEL_* value, naming it', async () => {
     const server = new ServerProcess();
     await expect(server.start({ OTEL_TRACES_SAMPLER_ARG: 'lots' })).rejects.toThrow(
-      /OTEL_TRACES_SAMPLER_ARG="lots": must be a number from 0 to 1/,
+      /OTEL_TRACES_SAMPLER_ARG=\\"lots\\": must be a number from 0 to 1/,
     );
     expect(await server.exited).toBe(1);
+    // LOG_FORMAT=json: the line is a log line like the others.
+    expect(JSON.parse(server.stderr)).toMatchObject({
+      level: 60,
+      msg: 'Invalid configuration: OTEL_TRACES_SAMPLER_ARG="lots": must be a number from 0 to 1',
+    });
     server.kill();
   });
 });

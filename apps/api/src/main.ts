@@ -1,6 +1,14 @@
 // First: starts OpenTelemetry before anything it instruments is loaded.
 import { tracing } from './instrument';
-import { APP_CONFIG, AppConfig, ConfigValidationError } from '@app/config';
+import {
+  APP_CONFIG,
+  AppConfig,
+  ConfigValidationError,
+  loadAppConfig,
+  startupLogFormat,
+} from '@app/config';
+import { SchemaBehindError } from '@app/database';
+import { reportStartupFailure } from '@app/observability';
 import { Logger } from '@nestjs/common';
 import type { Server } from 'node:http';
 import { createApp } from './app.setup';
@@ -12,6 +20,8 @@ const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 const LISTEN_BACKLOG = 4096;
 
 async function bootstrap(): Promise<void> {
+  // Checked before Nest starts: inside it, a bad value is printed by Nest, stack and all.
+  loadAppConfig();
   const app = await createApp();
   const config = app.get<AppConfig>(APP_CONFIG);
   await app.init();
@@ -68,8 +78,12 @@ async function bootstrap(): Promise<void> {
 
 bootstrap().catch((err: unknown) => {
   if (err instanceof ConfigValidationError) {
-    // The logger is not up yet; a plain line on stderr is what an operator reads here.
-    console.error(err.message);
+    reportStartupFailure(
+      err.problems.map((p) => `Invalid configuration: ${p}`),
+      startupLogFormat(),
+    );
+  } else if (err instanceof SchemaBehindError) {
+    reportStartupFailure([err.message], startupLogFormat());
   } else {
     console.error('Startup failed:', err);
   }

@@ -5,6 +5,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
+import { CLI_CONFIG, cliConfig } from './cli-config';
 
 @Module({})
 class IngestCliModule {
@@ -12,7 +13,7 @@ class IngestCliModule {
   static forRoot(): DynamicModule {
     return {
       module: IngestCliModule,
-      imports: [AppConfigModule.forRoot(), DatabaseModule, IngestModule],
+      imports: [AppConfigModule.forRoot(CLI_CONFIG), DatabaseModule, IngestModule],
     };
   }
 }
@@ -27,6 +28,7 @@ export async function importCsv(
   source: Readable,
   options: ImportOptions,
 ): Promise<{ uploadId: string; report: CsvIngestReport; durationMs: number }> {
+  cliConfig();
   const app = await NestFactory.createApplicationContext(IngestCliModule.forRoot(), {
     logger: ['error', 'warn'],
   });

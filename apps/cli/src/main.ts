@@ -1,22 +1,39 @@
 import { ConfigValidationError } from '@app/config';
+import { reportStartupFailure } from '@app/observability';
 import { CommandFactory } from 'nest-commander';
 import { CliModule } from './cli.module';
+
+/** commander's own exits (help shown, unknown option): it has printed what there is to say. */
+function commanderExitCode(err: unknown): number | undefined {
+  const e = err as { code?: unknown; exitCode?: unknown };
+  return typeof e?.code === 'string' &&
+    e.code.startsWith('commander.') &&
+    typeof e.exitCode === 'number'
+    ? e.exitCode
+    : undefined;
+}
+
+function fail(err: unknown): never {
+  const exitCode = commanderExitCode(err);
+  if (exitCode !== undefined) process.exit(exitCode);
+  if (err instanceof ConfigValidationError) {
+    reportStartupFailure(
+      err.problems.map((p) => `Invalid configuration: ${p}`),
+      'text',
+    );
+  } else {
+    // An operator's tool: the message names the problem; a stack would bury it.
+    console.error(err instanceof Error ? err.message : String(err));
+  }
+  process.exit(1);
+}
 
 async function main(): Promise<void> {
   await CommandFactory.run(CliModule, {
     logger: ['error', 'warn'],
-    errorHandler: (err) => {
-      console.error(err.message);
-      process.exit(1);
-    },
-    serviceErrorHandler: (err) => {
-      console.error(err.message);
-      process.exit(1);
-    },
+    errorHandler: fail,
+    serviceErrorHandler: fail,
   });
 }
 
-main().catch((err: unknown) => {
-  console.error(err instanceof ConfigValidationError ? err.message : err);
-  process.exit(1);
-});
+main().catch(fail);

@@ -1,8 +1,9 @@
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { buildDataSourceOptions, MIGRATIONS_TABLE } from '@app/database';
-import { Inject } from '@nestjs/common';
+import { buildDataSourceOptions, executedMigrationNames } from '@app/database';
+import { Inject, Optional } from '@nestjs/common';
 import { Command, CommandRunner } from 'nest-commander';
 import { DataSource } from 'typeorm';
+import { cliConfig } from './cli-config';
 
 const ACTIONS = ['run', 'revert', 'show'] as const;
 type Action = (typeof ACTIONS)[number];
@@ -14,7 +15,8 @@ type Action = (typeof ACTIONS)[number];
   argsDescription: { action: 'run | revert | show (default: run)' },
 })
 export class MigrateCommand extends CommandRunner {
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
+  /** Tests pass a configuration; the CLI reads the environment's when the command runs. */
+  constructor(@Optional() @Inject(APP_CONFIG) private readonly config?: AppConfig) {
     super();
   }
 
@@ -22,8 +24,9 @@ export class MigrateCommand extends CommandRunner {
     if (!(ACTIONS as readonly string[]).includes(action)) {
       throw new Error(`Unknown action "${action}": use run, revert or show.`);
     }
+    const config = this.config ?? cliConfig();
     const dataSource = new DataSource({
-      ...buildDataSourceOptions({ ...this.config.database, migrationsRun: false }),
+      ...buildDataSourceOptions({ ...config.database, migrationsRun: false }),
     });
     await dataSource.initialize();
     try {
@@ -42,7 +45,7 @@ export class MigrateCommand extends CommandRunner {
           : 'Database is up to date.',
       );
     } else if (action === 'revert') {
-      const executed = await this.executedNames(dataSource);
+      const executed = await executedMigrationNames(dataSource);
       if (!executed.length) {
         console.log('Nothing to revert.');
         return;
@@ -50,24 +53,11 @@ export class MigrateCommand extends CommandRunner {
       await dataSource.undoLastMigration({ transaction: 'each' });
       console.log(`Reverted ${executed[executed.length - 1]}.`);
     } else {
-      const executed = new Set(await this.executedNames(dataSource));
+      const executed = new Set(await executedMigrationNames(dataSource));
       for (const migration of dataSource.migrations) {
         const name = migration.name ?? migration.constructor.name;
         console.log(`${executed.has(name) ? '[X]' : '[ ]'} ${name}`);
       }
     }
-  }
-
-  private async executedNames(dataSource: DataSource): Promise<string[]> {
-    const runner = dataSource.createQueryRunner();
-    try {
-      if (!(await runner.hasTable(MIGRATIONS_TABLE))) return [];
-    } finally {
-      await runner.release();
-    }
-    const rows = await dataSource.query<{ name: string }[]>(
-      `SELECT name FROM ${MIGRATIONS_TABLE} ORDER BY id`,
-    );
-    return rows.map((r) => r.name);
   }
 }

@@ -1,6 +1,8 @@
 import { roleAllows } from './api-keys';
 import { configVariableNames, ConfigValidationError, loadConfig } from './app-config';
-import { envFileFor } from './environment';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { envFileFor, installationRoot, withEnvFile } from './environment';
 
 describe('loadConfig', () => {
   it('defaults to the embedded SQLite file and port 3000', () => {
@@ -95,10 +97,104 @@ describe('loadConfig', () => {
     }
   });
 
-  it('picks the env file from NODE_ENV', () => {
-    expect(envFileFor({})).toBe('config/development.env');
-    expect(envFileFor({ NODE_ENV: 'production' })).toBe('config/production.env');
-    expect(envFileFor({ NODE_ENV: 'nonsense' })).toBe('config/development.env');
+  it('picks the env file from NODE_ENV, under the installation, whatever the working directory', () => {
+    const root = join(__dirname, '../../..');
+    expect(installationRoot()).toBe(root);
+    expect(envFileFor({})).toBe(join(root, 'config/development.env'));
+    expect(envFileFor({ NODE_ENV: 'production' })).toBe(join(root, 'config/production.env'));
+    expect(envFileFor({ NODE_ENV: 'nonsense' })).toBe(join(root, 'config/development.env'));
+    const cwd = process.cwd();
+    try {
+      process.chdir(tmpdir());
+      expect(envFileFor({ NODE_ENV: 'production' })).toBe(join(root, 'config/production.env'));
+      expect(withEnvFile({ NODE_ENV: 'production' }).DB_MIGRATIONS_RUN).toBe('false');
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+});
+
+describe('configuration messages: what each variable accepts', () => {
+  // One bad value per variable: the line an operator reads, exactly.
+  it.each([
+    ['NODE_ENV', 'prod', 'must be one of development, test, staging, production'],
+    ['PORT', 'eighty', 'must be a whole number between 0 and 65535'],
+    ['PORT', '70000', 'must be a whole number between 0 and 65535'],
+    ['PORT', '-1', 'must be a whole number between 0 and 65535'],
+    [
+      'DATABASE_URL',
+      'postgres://x/y',
+      'must be mysql://user:pass@host:3306/db, sqlite:PATH or sqlite::memory: (unset = embedded SQLite)',
+    ],
+    ['DB_POOL_SIZE', '0', 'must be a whole number between 1 and 200'],
+    ['DB_MIGRATIONS_RUN', 'maybe', 'must be true or false (also 1/0, yes/no, on/off)'],
+    ['DB_LOAD_DATA', 'always', 'must be one of auto, off'],
+    ['UPLOAD_MAX_BYTES', '10', 'must be a whole number of bytes, 1024 or more'],
+    ['REQUEST_TIMEOUT_MS', '1.5', 'must be a whole number of milliseconds, 100 or more'],
+    ['UPLOAD_TIMEOUT_MS', '10', 'must be a whole number of milliseconds, 1000 or more'],
+    ['REDIS_URL', 'localhost:6379', 'must be redis://[user:pass@]host:6379[/db] or rediss://...'],
+    ['REDIS_KEY_PREFIX', 'a b', 'must be 1-64 letters, digits, or _ : . -'],
+    ['SHUTDOWN_GRACE_MS', 'soon', 'must be a whole number of milliseconds, 0 or more'],
+    [
+      'OVERLOAD_MAX_IN_FLIGHT',
+      '-1',
+      'must be a whole number of requests (0 = no bound), 0 or more',
+    ],
+    [
+      'OVERLOAD_MAX_EVENT_LOOP_LAG_MS',
+      'high',
+      'must be a whole number of milliseconds (0 = no bound), 0 or more',
+    ],
+    ['METRICS_ENABLED', 'y', 'must be true or false (also 1/0, yes/no, on/off)'],
+    ['AUTH_READS', 'y', 'must be true or false (also 1/0, yes/no, on/off)'],
+    ['RATE_LIMIT_ENABLED', 'y', 'must be true or false (also 1/0, yes/no, on/off)'],
+    ['RATE_LIMIT_WINDOW_MS', '10', 'must be a whole number of milliseconds, 1000 or more'],
+    ['RATE_LIMIT_ANONYMOUS', '0', 'must be a whole number, 1 or more'],
+    ['RATE_LIMIT_KEYED', 'lots', 'must be a whole number, 1 or more'],
+    ['RATE_LIMIT_UPLOADS', '0', 'must be a whole number, 1 or more'],
+    ['CACHE_ENABLED', 'y', 'must be true or false (also 1/0, yes/no, on/off)'],
+    ['CACHE_TTL_MS', '5', 'must be a whole number of milliseconds, 1000 or more'],
+    ['CACHE_MAX_BYTES', '1024', 'must be a whole number of bytes, 1048576 or more'],
+    ['LOG_LEVEL', 'loud', 'must be one of fatal, error, warn, info, debug, trace, silent'],
+    ['LOG_FORMAT', 'xml', 'must be one of json, pretty'],
+    [
+      'TRUST_PROXY',
+      'yes please',
+      'must be true, false, a hop count, or a comma list of addresses/subnets (loopback, 10.0.0.0/8, ...)',
+    ],
+    [
+      'CORS_ORIGINS',
+      'not a url',
+      'must be * or a comma list of origins like https://app.example.com',
+    ],
+  ])('%s=%s says: %s', (name, value, accepted) => {
+    let error: unknown;
+    try {
+      loadConfig({ [name]: value });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigValidationError);
+    const line = `${name}=${JSON.stringify(value)}: ${accepted}`;
+    expect((error as ConfigValidationError).problems).toEqual([line]);
+    expect((error as ConfigValidationError).message).toBe(`Invalid configuration: ${line}`);
+  });
+
+  it('covers every variable of the schema that can be malformed', () => {
+    // HOST, UPLOAD_DIR and API_KEYS are free text (API_KEYS has its own messages, below).
+    const free = ['HOST', 'UPLOAD_DIR', 'API_KEYS'];
+    const schema = configVariableNames().filter((n) => !n.startsWith('OTEL_') && !free.includes(n));
+    const bad: Record<string, string> = Object.fromEntries(schema.map((n) => [n, '%bad%']));
+    const problems = (() => {
+      try {
+        loadConfig(bad);
+        return [];
+      } catch (err) {
+        return (err as ConfigValidationError).problems;
+      }
+    })();
+    expect(problems.map((p) => p.split('=')[0]).sort()).toEqual(schema);
+    for (const p of problems) expect(p).toMatch(/^[A-Z_]+="%bad%": must be /);
   });
 });
 
@@ -138,7 +234,8 @@ describe('API keys and traffic settings', () => {
     expect(message).not.toContain(secret);
   });
 
-  it('refuses production and staging without keys; development and test run open', () => {
+  it('refuses production and staging without keys, unless the caller needs none (the CLI)', () => {
+    expect(loadConfig({ NODE_ENV: 'production' }, { requireApiKeys: false }).auth.keys).toEqual([]);
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/API_KEYS is empty/);
     expect(() => loadConfig({ NODE_ENV: 'staging' })).toThrow(/API_KEYS is empty/);
     expect(loadConfig({ NODE_ENV: 'development' }).auth.open).toBe(true);

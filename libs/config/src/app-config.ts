@@ -106,19 +106,40 @@ const toInt = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' && /^\s*-?\d+\s*$/.test(value) ? Number(value) : value;
 
 /**
+ * One message per variable whichever of its rules failed, saying what is accepted: an operator
+ * who wrote PORT=eighty needs "a whole number between 0 and 65535", not the rule that broke first.
+ */
+function WholeNumber(min: number, max?: number, unit = ''): PropertyDecorator {
+  const of = unit ? ` of ${unit}` : '';
+  const message =
+    max === undefined
+      ? `must be a whole number${of}, ${min} or more`
+      : `must be a whole number${of} between ${min} and ${max}`;
+  const rules = [IsInt({ message }), Min(min, { message })];
+  if (max !== undefined) rules.push(Max(max, { message }));
+  return (target, key) => rules.forEach((rule) => rule(target, key));
+}
+
+function OneOf(values: readonly string[]): PropertyDecorator {
+  return IsIn(values, { message: `must be one of ${values.join(', ')}` });
+}
+
+function TrueOrFalse(): PropertyDecorator {
+  return IsBoolean({ message: 'must be true or false (also 1/0, yes/no, on/off)' });
+}
+
+/**
  * The environment as the service accepts it. Every variable is optional with a documented
  * default (config/.env.example); a present but malformed value stops startup.
  */
 class EnvironmentVariables {
   @IsOptional()
-  @IsIn(NODE_ENVS)
+  @OneOf(NODE_ENVS)
   NODE_ENV?: NodeEnv;
 
   @IsOptional()
   @Transform(toInt)
-  @IsInt({ message: 'PORT must be a whole number between 0 and 65535' })
-  @Min(0)
-  @Max(65535)
+  @WholeNumber(0, 65535)
   PORT?: number;
 
   @IsOptional()
@@ -128,30 +149,27 @@ class EnvironmentVariables {
   @IsOptional()
   @Matches(/^(mysql|mariadb):\/\/[^/]+\/[A-Za-z0-9_$-]+(\?.*)?$|^sqlite:.+$/, {
     message:
-      'DATABASE_URL must be mysql://user:pass@host:3306/db, sqlite:PATH or sqlite::memory: (unset = embedded SQLite)',
+      'must be mysql://user:pass@host:3306/db, sqlite:PATH or sqlite::memory: (unset = embedded SQLite)',
   })
   DATABASE_URL?: string;
 
   @IsOptional()
   @Transform(toInt)
-  @IsInt({ message: 'DB_POOL_SIZE must be a whole number between 1 and 200' })
-  @Min(1)
-  @Max(200)
+  @WholeNumber(1, 200)
   DB_POOL_SIZE?: number;
 
   @IsOptional()
   @Transform(toBool)
-  @IsBoolean({ message: 'DB_MIGRATIONS_RUN must be true or false' })
+  @TrueOrFalse()
   DB_MIGRATIONS_RUN?: boolean;
 
   @IsOptional()
-  @IsIn(['auto', 'off'], { message: 'DB_LOAD_DATA must be auto or off' })
+  @OneOf(['auto', 'off'])
   DB_LOAD_DATA?: 'auto' | 'off';
 
   @IsOptional()
   @Transform(toInt)
-  @IsInt({ message: 'UPLOAD_MAX_BYTES must be a whole number of bytes (>= 1024)' })
-  @Min(1024)
+  @WholeNumber(1024, undefined, 'bytes')
   UPLOAD_MAX_BYTES?: number;
 
   @IsOptional()
@@ -160,55 +178,44 @@ class EnvironmentVariables {
 
   @IsOptional()
   @Transform(toInt)
-  @IsInt({ message: 'REQUEST_TIMEOUT_MS must be a whole number of milliseconds (>= 100)' })
-  @Min(100)
+  @WholeNumber(100, undefined, 'milliseconds')
   REQUEST_TIMEOUT_MS?: number;
 
   @IsOptional()
   @Transform(toInt)
-  @IsInt({ message: 'UPLOAD_TIMEOUT_MS must be a whole number of milliseconds (>= 1000)' })
-  @Min(1000)
+  @WholeNumber(1000, undefined, 'milliseconds')
   UPLOAD_TIMEOUT_MS?: number;
 
   @IsOptional()
   @Matches(/^rediss?:\/\/\S+$/, {
-    message: 'REDIS_URL must be redis://[user:pass@]host:6379[/db] or rediss://...',
+    message: 'must be redis://[user:pass@]host:6379[/db] or rediss://...',
   })
   REDIS_URL?: string;
 
   @IsOptional()
   @Matches(/^[\w:.-]{1,64}$/, {
-    message: 'REDIS_KEY_PREFIX must be 1-64 letters, digits, or _ : . -',
+    message: 'must be 1-64 letters, digits, or _ : . -',
   })
   REDIS_KEY_PREFIX?: string;
 
   @IsOptional()
   @Transform(toInt)
-  @IsInt({ message: 'OVERLOAD_MAX_IN_FLIGHT must be a whole number of requests (>= 0; 0 = off)' })
-  @Min(0, { message: 'OVERLOAD_MAX_IN_FLIGHT must be a whole number of requests (>= 0; 0 = off)' })
+  @WholeNumber(0, undefined, 'requests (0 = no bound)')
   OVERLOAD_MAX_IN_FLIGHT?: number;
 
   @IsOptional()
   @Transform(toInt)
-  @IsInt({
-    message:
-      'OVERLOAD_MAX_EVENT_LOOP_LAG_MS must be a whole number of milliseconds (>= 0; 0 = off)',
-  })
-  @Min(0, {
-    message:
-      'OVERLOAD_MAX_EVENT_LOOP_LAG_MS must be a whole number of milliseconds (>= 0; 0 = off)',
-  })
+  @WholeNumber(0, undefined, 'milliseconds (0 = no bound)')
   OVERLOAD_MAX_EVENT_LOOP_LAG_MS?: number;
 
   @IsOptional()
   @Transform(toInt)
-  @IsInt({ message: 'SHUTDOWN_GRACE_MS must be a whole number of milliseconds (>= 0)' })
-  @Min(0)
+  @WholeNumber(0, undefined, 'milliseconds')
   SHUTDOWN_GRACE_MS?: number;
 
   @IsOptional()
   @Transform(toBool)
-  @IsBoolean({ message: 'METRICS_ENABLED must be true or false' })
+  @TrueOrFalse()
   METRICS_ENABLED?: boolean;
 
   @IsOptional()
@@ -217,73 +224,67 @@ class EnvironmentVariables {
 
   @IsOptional()
   @Transform(toBool)
-  @IsBoolean({ message: 'AUTH_READS must be true or false' })
+  @TrueOrFalse()
   AUTH_READS?: boolean;
 
   @IsOptional()
   @Transform(toBool)
-  @IsBoolean({ message: 'RATE_LIMIT_ENABLED must be true or false' })
+  @TrueOrFalse()
   RATE_LIMIT_ENABLED?: boolean;
 
   @IsOptional()
   @Transform(toInt)
-  @IsInt({ message: 'RATE_LIMIT_WINDOW_MS must be a whole number of milliseconds (>= 1000)' })
-  @Min(1000)
+  @WholeNumber(1000, undefined, 'milliseconds')
   RATE_LIMIT_WINDOW_MS?: number;
 
   @IsOptional()
   @Transform(toInt)
-  @IsInt({ message: 'RATE_LIMIT_ANONYMOUS must be a whole number (>= 1)' })
-  @Min(1)
+  @WholeNumber(1)
   RATE_LIMIT_ANONYMOUS?: number;
 
   @IsOptional()
   @Transform(toInt)
-  @IsInt({ message: 'RATE_LIMIT_KEYED must be a whole number (>= 1)' })
-  @Min(1)
+  @WholeNumber(1)
   RATE_LIMIT_KEYED?: number;
 
   @IsOptional()
   @Transform(toInt)
-  @IsInt({ message: 'RATE_LIMIT_UPLOADS must be a whole number (>= 1)' })
-  @Min(1)
+  @WholeNumber(1)
   RATE_LIMIT_UPLOADS?: number;
 
   @IsOptional()
   @Transform(toBool)
-  @IsBoolean({ message: 'CACHE_ENABLED must be true or false' })
+  @TrueOrFalse()
   CACHE_ENABLED?: boolean;
 
   @IsOptional()
   @Transform(toInt)
-  @IsInt({ message: 'CACHE_TTL_MS must be a whole number of milliseconds (>= 1000)' })
-  @Min(1000)
+  @WholeNumber(1000, undefined, 'milliseconds')
   CACHE_TTL_MS?: number;
 
   @IsOptional()
   @Transform(toInt)
-  @IsInt({ message: 'CACHE_MAX_BYTES must be a whole number of bytes (>= 1048576)' })
-  @Min(1_048_576)
+  @WholeNumber(1_048_576, undefined, 'bytes')
   CACHE_MAX_BYTES?: number;
 
   @IsOptional()
-  @IsIn(LOG_LEVELS)
+  @OneOf(LOG_LEVELS)
   LOG_LEVEL?: LogLevel;
 
   @IsOptional()
-  @IsIn(['json', 'pretty'])
+  @OneOf(['json', 'pretty'])
   LOG_FORMAT?: 'json' | 'pretty';
 
   @IsOptional()
   @Matches(/^(true|false|\d+|[0-9a-fA-F.:/,\s]+|loopback|linklocal|uniquelocal)$/, {
     message:
-      'TRUST_PROXY must be true, false, a hop count, or a comma list of addresses/subnets (loopback, 10.0.0.0/8, ...)',
+      'must be true, false, a hop count, or a comma list of addresses/subnets (loopback, 10.0.0.0/8, ...)',
   })
   TRUST_PROXY?: string;
 
   @IsOptional()
   @Matches(/^(\*|https?:\/\/[^\s,]+(\s*,\s*https?:\/\/[^\s,]+)*)?$/, {
-    message: 'CORS_ORIGINS must be * or a comma list of origins like https://app.example.com',
+    message: 'must be * or a comma list of origins like https://app.example.com',
   })
   CORS_ORIGINS?: string;
 }
@@ -301,17 +302,18 @@ export function configVariableNames(): string[] {
 
 export class ConfigValidationError extends Error {
   constructor(readonly problems: string[]) {
-    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    super(problems.map((p) => `Invalid configuration: ${p}`).join('\n'));
     this.name = 'ConfigValidationError';
   }
 }
 
-function describe(errors: ValidationError[]): string[] {
-  return errors.flatMap((e) => {
-    const shown = typeof e.value === 'string' ? JSON.stringify(e.value) : String(e.value);
-    const messages = Object.values(e.constraints ?? {});
-    // class-validator lists one message per failed constraint; the first says what is expected.
-    return [`${e.property}=${shown}: ${messages[0] ?? 'invalid value'}`];
+function describe(errors: ValidationError[], raw: Record<string, string | undefined>): string[] {
+  return errors.map((e) => {
+    // As written in the environment: transforms turn "70000" into 70000.
+    const shown = JSON.stringify(raw[e.property] ?? e.value);
+    // Each variable's rules share one message (see WholeNumber), so the first says it all.
+    const message = Object.values(e.constraints ?? {})[0] ?? 'invalid value';
+    return `${e.property}=${shown}: ${message}`;
   });
 }
 
@@ -349,8 +351,19 @@ function parseDatabase(
   };
 }
 
+export interface LoadConfigOptions {
+  /**
+   * Refuse production and staging without API_KEYS (default). The keys guard the HTTP server;
+   * the CLI talks to the database directly and passes false.
+   */
+  requireApiKeys?: boolean;
+}
+
 /** Validates a raw environment and turns it into the typed configuration. Throws naming each bad variable. */
-export function loadConfig(raw: Record<string, string | undefined>): AppConfig {
+export function loadConfig(
+  raw: Record<string, string | undefined>,
+  options: LoadConfigOptions = {},
+): AppConfig {
   // Empty strings mean "unset", as in most .env tooling.
   const present = Object.fromEntries(
     Object.entries(raw).filter(([, v]) => v !== undefined && v.trim() !== ''),
@@ -360,8 +373,13 @@ export function loadConfig(raw: Record<string, string | undefined>): AppConfig {
   const apiKeys = parseApiKeys(env.API_KEYS);
   const nodeEnv = env.NODE_ENV ?? 'development';
   const exposed = nodeEnv === 'production' || nodeEnv === 'staging';
-  const problems = [...describe(errors), ...tracingConfigProblems(present), ...apiKeys.problems];
-  if (exposed && apiKeys.keys.length === 0 && apiKeys.problems.length === 0) {
+  const problems = [
+    ...describe(errors, present),
+    ...tracingConfigProblems(present),
+    ...apiKeys.problems,
+  ];
+  const requireKeys = options.requireApiKeys ?? true;
+  if (requireKeys && exposed && apiKeys.keys.length === 0 && apiKeys.problems.length === 0) {
     problems.push(
       `API_KEYS is empty: NODE_ENV=${nodeEnv} refuses to start with open writes; set API_KEYS="name:key:role,..." (roles read, write, admin)`,
     );

@@ -6,10 +6,11 @@ import { DataChanges } from './data-changes';
 import { HistoricalDataRepository } from './historical-data.repository';
 import { IdempotencyRepository } from './idempotency.repository';
 import { RedisConnection } from './redis.connection';
+import { SchemaCheck } from './schema.check';
 import { TransactionRunner } from './transaction.runner';
 import { UploadsRepository } from './uploads.repository';
 
-/** What the module provides is what it exports: every other module may use any of it. */
+/** What the module exports: every other module may use any of it. SchemaCheck is internal. */
 const PROVIDERS = [
   DataChanges,
   IdempotencyRepository,
@@ -32,7 +33,7 @@ const PROVIDERS = [
       }),
     }),
   ],
-  providers: PROVIDERS,
+  providers: [...PROVIDERS, SchemaCheck],
   exports: PROVIDERS,
 })
 export class DatabaseModule {}

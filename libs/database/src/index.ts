@@ -7,3 +7,4 @@ export * from './transaction.runner';
 export * from './redis.connection';
 export * from './data-changes';
 export * from './idempotency.repository';
+export * from './schema.check';

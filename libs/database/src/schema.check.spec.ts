@@ -1,0 +1,47 @@
+import { loadConfig } from '@app/config';
+import { DataSource } from 'typeorm';
+import { buildDataSourceOptions } from './data-source.options';
+import { pendingMigrationNames, SchemaBehindError, SchemaCheck } from './schema.check';
+
+describe('SchemaCheck', () => {
+  let dataSource: DataSource;
+  beforeEach(async () => {
+    const { database } = loadConfig({ DATABASE_URL: 'sqlite::memory:' });
+    dataSource = await new DataSource(
+      buildDataSourceOptions({ ...database, migrationsRun: false }),
+    ).initialize();
+  });
+  afterEach(() => dataSource.destroy());
+
+  const check = (migrationsRun: string) =>
+    new SchemaCheck(
+      dataSource,
+      loadConfig({ DATABASE_URL: 'sqlite::memory:', DB_MIGRATIONS_RUN: migrationsRun }),
+    ).onModuleInit();
+
+  it('with DB_MIGRATIONS_RUN=false, refuses an unmigrated database, naming what is missing', async () => {
+    expect(await pendingMigrationNames(dataSource)).toEqual([
+      'CreateHistoricalData1732000000000',
+      'CreateUploads1732000000001',
+      'CreateIdempotencyKeys1732000000002',
+    ]);
+    await expect(check('false')).rejects.toThrow(SchemaBehindError);
+    await expect(check('false')).rejects.toThrow(
+      /3 migration\(s\) not applied .* Run `historical-data migrate run` \(or the migration Job\) .* or set DB_MIGRATIONS_RUN=true\.$/,
+    );
+  });
+
+  it('names only what is missing when the database is one migration behind', async () => {
+    await dataSource.runMigrations();
+    await dataSource.undoLastMigration();
+    await expect(check('false')).rejects.toThrow(
+      /1 migration\(s\) not applied \(CreateIdempotencyKeys1732000000002\)/,
+    );
+  });
+
+  it('passes a current database, and leaves the check to TypeORM when it migrates at start', async () => {
+    await expect(check('true')).resolves.toBeUndefined();
+    await dataSource.runMigrations();
+    await expect(check('false')).resolves.toBeUndefined();
+  });
+});
