@@ -1,3 +1,4 @@
+import { Writable } from 'node:stream';
 import { bar, describeEachDialect, TestApp } from './support/test-app';
 import { trickledUpload } from './support/trickled-upload';
 
@@ -100,6 +101,101 @@ describe('no API_KEYS (development)', () => {
     try {
       await t.http.post('/api/v1/data').send([bar()]).expect(200);
       await t.http.get('/api/v1/data').set('X-API-Key', 'whatever-key-000000').expect(200);
+    } finally {
+      await t.stop();
+    }
+  });
+});
+
+/**
+ * A key in the query string (the habit of many market-data APIs) is refused, and the key is
+ * written nowhere: not in the problem, not in the request log.
+ */
+describe('API keys in the query string', () => {
+  const lines: Record<string, unknown>[] = [];
+  const t = new TestApp('sqlite');
+  beforeAll(() =>
+    t.start(
+      { API_KEYS: KEYS, LOG_LEVEL: 'info', LOG_FORMAT: 'json' },
+      {
+        log: {
+          destination: new Writable({
+            write(chunk: Buffer, _enc, done) {
+              for (const line of chunk.toString().split('\n').filter(Boolean)) {
+                lines.push(JSON.parse(line) as Record<string, unknown>);
+              }
+              done();
+            },
+          }),
+        },
+      },
+    ),
+  );
+  afterAll(() => t.stop());
+  const logLine = async (requestId: string) => {
+    for (let i = 0; i < 50; i++) {
+      const found = lines.find((l) => l.msg === 'request completed' && l.requestId === requestId);
+      if (found) return found;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return undefined;
+  };
+
+  it('answers 401 naming the header to use, with the key redacted from instance and the log', async () => {
+    const res = await t.http
+      .get(`/api/v1/data?symbol=AAPL&apiKey=${WRITE}`)
+      .set('X-Request-Id', 'query-key-1')
+      .expect(401)
+      .expect('Content-Type', /application\/problem\+json/);
+    expect(res.headers['www-authenticate']).toMatch(/X-API-Key/);
+    expect(res.body).toMatchObject({
+      code: 'UNAUTHENTICATED',
+      instance: '/api/v1/data?symbol=AAPL&apiKey=REDACTED',
+    });
+    expect(res.body.detail).toContain('not accepted in the query string (apiKey)');
+    expect(res.body.detail).toContain('X-API-Key header');
+    expect(JSON.stringify(res.body)).not.toContain(WRITE);
+
+    // The line is written when the response finishes, which may be after the client has it.
+    const line = await logLine('query-key-1');
+    expect(line).toMatchObject({
+      req: { url: '/api/v1/data?symbol=AAPL&apiKey=REDACTED' },
+      status: 401,
+    });
+    expect(JSON.stringify(lines)).not.toContain(WRITE);
+  });
+
+  it('refuses every spelling, on writes too, and writes nothing', async () => {
+    for (const param of ['api_key', 'APIKEY', 'token', 'Key', 'access_token', 'x-api-key']) {
+      const res = await t.http
+        .post(`/api/v1/data?${param}=${ADMIN}`)
+        .set('X-API-Key', WRITE)
+        .send([bar()])
+        .expect(401);
+      expect(res.body.instance).toBe(`/api/v1/data?${param}=REDACTED`);
+    }
+    expect(await t.count()).toBe(0);
+    expect(JSON.stringify(lines)).not.toContain(ADMIN);
+  });
+
+  it('redacts it from the problem of an unknown route too', async () => {
+    const res = await t.http.get(`/no-such-route?key=${READ}`).expect(404);
+    expect(res.body.instance).toBe('/no-such-route?key=REDACTED');
+    expect(JSON.stringify(res.body)).not.toContain(READ);
+  });
+
+  it('leaves parameters that merely contain the word alone', async () => {
+    await t.http.get('/health?monkey=1&tokens=2').expect(200);
+  });
+});
+
+describe('API keys in the query string, no API_KEYS (development)', () => {
+  it('are refused too, so the habit is caught before production', async () => {
+    const t = new TestApp('sqlite');
+    await t.start();
+    try {
+      const res = await t.http.get('/api/v1/data?token=abc-some-vendor-token').expect(401);
+      expect(res.body.instance).toBe('/api/v1/data?token=REDACTED');
     } finally {
       await t.stop();
     }
