@@ -69,6 +69,34 @@ describeEachDialect(
       expect(deleted.body).toEqual({ deleted: 1 });
     });
 
+    it('the uploads audit names the key that uploaded, and the address apart', async () => {
+      const sync = await t.http
+        .post('/api/v1/data/upload')
+        .set('X-API-Key', WRITE)
+        .set('Content-Type', 'text/csv')
+        .send(CSV)
+        .expect(200);
+      await t.http
+        .post('/api/v1/data/upload?async=true')
+        .set('Authorization', `Bearer ${ADMIN}`)
+        .set('Content-Type', 'text/csv')
+        .send(CSV)
+        .expect(202);
+      const one = await t.http.get(`/api/v1/uploads/${sync.body.uploadId}`).expect(200);
+      expect(one.body).toMatchObject({
+        client: 'etl',
+        clientIp: expect.stringMatching(/^(::ffff:)?127\.0\.0\.1$|^::1$/),
+      });
+      const list = await t.http.get('/api/v1/uploads').set('X-API-Key', ADMIN).expect(200);
+      expect(list.body.data.map((u: { client: string }) => u.client).sort()).toEqual([
+        'etl',
+        'ops',
+      ]);
+      expect(
+        list.body.data.every((u: { clientIp: string }) => u.clientIp === one.body.clientIp),
+      ).toBe(true);
+    });
+
     it('reads are public; probes, metrics and docs never need a key', async () => {
       await t.http.get('/api/v1/data').expect(200);
       await t.http.get('/health').expect(200);
