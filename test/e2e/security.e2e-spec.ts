@@ -217,6 +217,25 @@ describe('API keys in the query string', () => {
   });
 });
 
+describe('rate limits without API_KEYS (a person trying it locally)', () => {
+  it('are generous: 6000 requests and 120 uploads a minute, said in the headers', async () => {
+    const t = new TestApp('sqlite');
+    await t.start({ RATE_LIMIT_ENABLED: 'true' });
+    try {
+      const read = await t.http.get('/api/v1/data').expect(200);
+      expect(read.headers['x-ratelimit-limit']).toBe('6000');
+      const upload = await t.http
+        .post('/api/v1/data/upload')
+        .set('Content-Type', 'text/csv')
+        .send(CSV)
+        .expect(200);
+      expect(upload.headers['x-ratelimit-limit-uploads']).toBe('120');
+    } finally {
+      await t.stop();
+    }
+  });
+});
+
 describe('API keys in the query string, no API_KEYS (development)', () => {
   it('are refused too, so the habit is caught before production', async () => {
     const t = new TestApp('sqlite');
