@@ -14,7 +14,7 @@
 # CLI:    docker run --rm -e DATABASE_URL=mysql://... historical-data-api:<tag> \
 #           historical-data migrate show
 #
-# The CI suite runs on Node 20.20; the image uses the Node 22 LTS line (DESIGN.md allows it).
+# The CI suite runs on Node 20.20; the image uses the Node 22 LTS line (package.json engines: >= 20.19).
 ARG NODE_IMAGE=node:22-bookworm-slim
 
 FROM ${NODE_IMAGE} AS deps

@@ -1,7 +1,7 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * historical_data, as DESIGN.md fixes it. Hand-written per dialect: SQLite needs
+ * historical_data, as docs/ARCHITECTURE.md ("Data model") describes it. Hand-written per dialect: SQLite needs
  * INTEGER PRIMARY KEY for AUTOINCREMENT; MySQL gets BIGINT UNSIGNED and an ASCII key column.
  * INDEX(date) is (date, symbol) so "order by date, then symbol" is served by the index.
  */

@@ -17,7 +17,7 @@ export const root = join(__dirname, '..', '..', '..');
 export const BENCH_KEY = 'bench-admin-key-0000000000';
 /**
  * What every benchmarked server runs with: a key, and neither rate limits (the load generator is
- * one client) nor the response cache (DESIGN.md measures reads with the cache off).
+ * one client) nor the response cache (docs/OPERATIONS.md, "Benchmarks", measures reads with the cache off).
  */
 export const BENCH_ENV = {
   NODE_ENV: 'production',

@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { hostname, userInfo } from 'node:os';
 import { DataSource } from 'typeorm';
 import { ImportCommand } from '../../apps/cli/src/import.command';
 import { SeedDemoCommand } from '../../apps/cli/src/seed-demo.command';
@@ -52,7 +53,8 @@ describe.each(targets)('cli import and seed-demo [%s]', (_name, databaseUrl) => 
     process.exitCode = undefined;
   });
 
-  const rows = async (): Promise<{ n: number; uploads: { source: string; status: string }[] }> => {
+  type UploadRow = { source: string; status: string; client: string; client_ip: string | null };
+  const rows = async (): Promise<{ n: number; uploads: UploadRow[] }> => {
     const { buildDataSourceOptions } = await import('@app/database');
     const { loadConfig } = await import('@app/config');
     const ds = new DataSource(
@@ -61,8 +63,8 @@ describe.each(targets)('cli import and seed-demo [%s]', (_name, databaseUrl) => 
     await ds.initialize();
     try {
       const [{ n }] = await ds.query<{ n: number }[]>('SELECT COUNT(*) AS n FROM historical_data');
-      const uploads = await ds.query<{ source: string; status: string }[]>(
-        'SELECT source, status FROM uploads ORDER BY created_at',
+      const uploads = await ds.query<UploadRow[]>(
+        'SELECT source, status, client, client_ip FROM uploads ORDER BY created_at',
       );
       return { n: Number(n), uploads };
     } finally {
@@ -77,7 +79,13 @@ describe.each(targets)('cli import and seed-demo [%s]', (_name, databaseUrl) => 
     expect(err.join('')).toMatch(/progress: .* rows/);
     const { n, uploads } = await rows();
     expect(n).toBeGreaterThanOrEqual(4);
-    expect(uploads.at(-1)).toMatchObject({ source: 'cli', status: 'completed' });
+    // The audit names the operator and the machine that ran the import.
+    expect(uploads.at(-1)).toMatchObject({
+      source: 'cli',
+      status: 'completed',
+      client: `cli:${userInfo().username}@${hostname()}`,
+      client_ip: null,
+    });
   });
 
   it('exits 2 when rows were rejected, listing them by line; 1 when the header is unusable', async () => {

@@ -22,6 +22,17 @@ async function tables(config: ReturnType<typeof loadConfig>): Promise<string[]> 
   }
 }
 
+async function query(config: ReturnType<typeof loadConfig>, sql: string): Promise<unknown> {
+  const { buildDataSourceOptions } = await import('@app/database');
+  const ds = new DataSource(buildDataSourceOptions({ ...config.database, migrationsRun: false }));
+  await ds.initialize();
+  try {
+    return await ds.query(sql);
+  } finally {
+    await ds.destroy();
+  }
+}
+
 describe('cli migrate', () => {
   let log: jest.SpyInstance;
   beforeEach(() => {
@@ -32,14 +43,14 @@ describe('cli migrate', () => {
   const scenario = async (databaseUrl: string) => {
     const config = loadConfig({ DATABASE_URL: databaseUrl });
     const cli = new MigrateCommand(config);
-    for (let i = 0; i < 4; i++) await cli.run(['revert']); // a clean slate whatever the database held
+    for (let i = 0; i < 5; i++) await cli.run(['revert']); // a clean slate whatever the database held
     await cli.run(['show']);
     expect(log).toHaveBeenCalledWith('[ ] CreateHistoricalData1732000000000');
-    expect(log).toHaveBeenLastCalledWith('[ ] CreateIdempotencyKeys1732000000002');
+    expect(log).toHaveBeenLastCalledWith('[ ] AddUploadsClientIp1732000000003');
 
     await cli.run(['run']);
     expect(log).toHaveBeenLastCalledWith(
-      'Applied 3 migration(s): CreateHistoricalData1732000000000, CreateUploads1732000000001, CreateIdempotencyKeys1732000000002',
+      'Applied 4 migration(s): CreateHistoricalData1732000000000, CreateUploads1732000000001, CreateIdempotencyKeys1732000000002, AddUploadsClientIp1732000000003',
     );
     expect(await tables(config)).toEqual([
       'historical_data',
@@ -51,7 +62,28 @@ describe('cli migrate', () => {
     expect(log).toHaveBeenLastCalledWith('Database is up to date.');
     await cli.run(['show']);
     expect(log).toHaveBeenCalledWith('[X] CreateHistoricalData1732000000000');
-    expect(log).toHaveBeenLastCalledWith('[X] CreateIdempotencyKeys1732000000002');
+    expect(log).toHaveBeenLastCalledWith('[X] AddUploadsClientIp1732000000003');
+
+    // Uploads recorded before client_ip existed held the IP in client: it moves across, and back.
+    await cli.run(['revert']);
+    expect(log).toHaveBeenLastCalledWith('Reverted AddUploadsClientIp1732000000003.');
+    await query(
+      config,
+      "INSERT INTO uploads (id, status, mode, source, client, options) VALUES ('00000000-0000-0000-0000-00000000000a', 'completed', 'sync', 'csv', '10.0.0.7', '{}'), ('00000000-0000-0000-0000-00000000000b', 'completed', 'sync', 'cli', 'cli', '{}')",
+    );
+    await cli.run(['run']);
+    expect(
+      await query(config, 'SELECT source, client, client_ip FROM uploads ORDER BY id'),
+    ).toEqual([
+      { source: 'csv', client: null, client_ip: '10.0.0.7' },
+      { source: 'cli', client: 'cli', client_ip: null },
+    ]);
+    await cli.run(['revert']);
+    expect(await query(config, 'SELECT source, client FROM uploads ORDER BY id')).toEqual([
+      { source: 'csv', client: '10.0.0.7' },
+      { source: 'cli', client: 'cli' },
+    ]);
+    await query(config, 'DELETE FROM uploads');
 
     await cli.run(['revert']);
     expect(log).toHaveBeenLastCalledWith('Reverted CreateIdempotencyKeys1732000000002.');

@@ -76,6 +76,10 @@ describe('API documentation', () => {
       'api-key': { type: 'apiKey', in: 'header', name: 'X-API-Key' },
       bearer: { type: 'http', scheme: 'bearer' },
     });
+    // The keys are opaque strings, not JWTs; the version is the package's, not a second one.
+    expect(doc.body.components.securitySchemes.bearer).not.toHaveProperty('bearerFormat');
+    const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
+    expect(doc.body.info.version).toBe(pkg.version);
     expect(create.security).toEqual([{ 'api-key': [] }, { bearer: [] }]);
   });
 

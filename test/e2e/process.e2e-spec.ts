@@ -4,6 +4,8 @@ import { trickledUpload } from './support/trickled-upload';
 
 const TRACE_ID = '0af7651916cd43dd8448eb211c80319c';
 const PARENT_SPAN_ID = 'b7ad6b7169203331';
+const KEY_TRACE_ID = '1bf7651916cd43dd8448eb211c80319d';
+const QUERY_KEY = 'vendor-habit-key-0123456789';
 const CSV =
   'symbol,date,open,high,low,close,volume\nTRC,2024-01-02,1,2,1,1.5,10\nTRC,2024-01-03,1,2,1,1.5,10\n';
 
@@ -30,6 +32,10 @@ describe('server process: tracing', () => {
       },
     });
     expect(get.status).toBe(200);
+    const keyInQuery = await fetch(`${server.url}/api/v1/data?symbol=TRC&apiKey=${QUERY_KEY}`, {
+      headers: { traceparent: `00-${KEY_TRACE_ID}-${PARENT_SPAN_ID}-01` },
+    });
+    expect(keyInQuery.status).toBe(401);
     const upload = await fetch(`${server.url}/api/v1/data/upload`, {
       method: 'POST',
       headers: { 'Content-Type': 'text/csv', 'X-Request-Id': 'trace-upload' },
@@ -72,6 +78,17 @@ describe('server process: tracing', () => {
     });
     const uploadSpan = receiver.spans.find((s) => s.name === 'POST /api/v1/data/upload');
     expect(uploadSpan?.traceId).toBe(batch?.traceId);
+  });
+
+  it('records a key sent in the query string redacted in the span, and nowhere else', () => {
+    const serverSpan = receiver.spans.find(
+      (s) => s.traceId === KEY_TRACE_ID && s.scope === '@opentelemetry/instrumentation-http',
+    );
+    expect(serverSpan).toMatchObject({
+      attributes: { 'url.query': 'symbol=TRC&apiKey=REDACTED', 'http.response.status_code': 401 },
+    });
+    expect(JSON.stringify(receiver.spans)).not.toContain(QUERY_KEY);
+    expect(JSON.stringify(server.lines)).not.toContain(QUERY_KEY);
   });
 
   it('does not trace probes and scrapes', () => {

@@ -1,3 +1,4 @@
+import { Writable } from 'node:stream';
 import { bar, describeEachDialect, TestApp } from './support/test-app';
 import { trickledUpload } from './support/trickled-upload';
 
@@ -68,6 +69,34 @@ describeEachDialect(
       expect(deleted.body).toEqual({ deleted: 1 });
     });
 
+    it('the uploads audit names the key that uploaded, and the address apart', async () => {
+      const sync = await t.http
+        .post('/api/v1/data/upload')
+        .set('X-API-Key', WRITE)
+        .set('Content-Type', 'text/csv')
+        .send(CSV)
+        .expect(200);
+      await t.http
+        .post('/api/v1/data/upload?async=true')
+        .set('Authorization', `Bearer ${ADMIN}`)
+        .set('Content-Type', 'text/csv')
+        .send(CSV)
+        .expect(202);
+      const one = await t.http.get(`/api/v1/uploads/${sync.body.uploadId}`).expect(200);
+      expect(one.body).toMatchObject({
+        client: 'etl',
+        clientIp: expect.stringMatching(/^(::ffff:)?127\.0\.0\.1$|^::1$/),
+      });
+      const list = await t.http.get('/api/v1/uploads').set('X-API-Key', ADMIN).expect(200);
+      expect(list.body.data.map((u: { client: string }) => u.client).sort()).toEqual([
+        'etl',
+        'ops',
+      ]);
+      expect(
+        list.body.data.every((u: { clientIp: string }) => u.clientIp === one.body.clientIp),
+      ).toBe(true);
+    });
+
     it('reads are public; probes, metrics and docs never need a key', async () => {
       await t.http.get('/api/v1/data').expect(200);
       await t.http.get('/health').expect(200);
@@ -100,6 +129,120 @@ describe('no API_KEYS (development)', () => {
     try {
       await t.http.post('/api/v1/data').send([bar()]).expect(200);
       await t.http.get('/api/v1/data').set('X-API-Key', 'whatever-key-000000').expect(200);
+    } finally {
+      await t.stop();
+    }
+  });
+});
+
+/**
+ * A key in the query string (the habit of many market-data APIs) is refused, and the key is
+ * written nowhere: not in the problem, not in the request log.
+ */
+describe('API keys in the query string', () => {
+  const lines: Record<string, unknown>[] = [];
+  const t = new TestApp('sqlite');
+  beforeAll(() =>
+    t.start(
+      { API_KEYS: KEYS, LOG_LEVEL: 'info', LOG_FORMAT: 'json' },
+      {
+        log: {
+          destination: new Writable({
+            write(chunk: Buffer, _enc, done) {
+              for (const line of chunk.toString().split('\n').filter(Boolean)) {
+                lines.push(JSON.parse(line) as Record<string, unknown>);
+              }
+              done();
+            },
+          }),
+        },
+      },
+    ),
+  );
+  afterAll(() => t.stop());
+  const logLine = async (requestId: string) => {
+    for (let i = 0; i < 50; i++) {
+      const found = lines.find((l) => l.msg === 'request completed' && l.requestId === requestId);
+      if (found) return found;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return undefined;
+  };
+
+  it('answers 401 naming the header to use, with the key redacted from instance and the log', async () => {
+    const res = await t.http
+      .get(`/api/v1/data?symbol=AAPL&apiKey=${WRITE}`)
+      .set('X-Request-Id', 'query-key-1')
+      .expect(401)
+      .expect('Content-Type', /application\/problem\+json/);
+    expect(res.headers['www-authenticate']).toMatch(/X-API-Key/);
+    expect(res.body).toMatchObject({
+      code: 'UNAUTHENTICATED',
+      instance: '/api/v1/data?symbol=AAPL&apiKey=REDACTED',
+    });
+    expect(res.body.detail).toContain('not accepted in the query string (apiKey)');
+    expect(res.body.detail).toContain('X-API-Key header');
+    expect(JSON.stringify(res.body)).not.toContain(WRITE);
+
+    // The line is written when the response finishes, which may be after the client has it.
+    const line = await logLine('query-key-1');
+    expect(line).toMatchObject({
+      req: { url: '/api/v1/data?symbol=AAPL&apiKey=REDACTED' },
+      status: 401,
+    });
+    expect(JSON.stringify(lines)).not.toContain(WRITE);
+  });
+
+  it('refuses every spelling, on writes too, and writes nothing', async () => {
+    for (const param of ['api_key', 'APIKEY', 'token', 'Key', 'access_token', 'x-api-key']) {
+      const res = await t.http
+        .post(`/api/v1/data?${param}=${ADMIN}`)
+        .set('X-API-Key', WRITE)
+        .send([bar()])
+        .expect(401);
+      expect(res.body.instance).toBe(`/api/v1/data?${param}=REDACTED`);
+    }
+    expect(await t.count()).toBe(0);
+    expect(JSON.stringify(lines)).not.toContain(ADMIN);
+  });
+
+  it('redacts it from the problem of an unknown route too', async () => {
+    const res = await t.http.get(`/no-such-route?key=${READ}`).expect(404);
+    expect(res.body.instance).toBe('/no-such-route?key=REDACTED');
+    expect(JSON.stringify(res.body)).not.toContain(READ);
+  });
+
+  it('leaves parameters that merely contain the word alone', async () => {
+    await t.http.get('/health?monkey=1&tokens=2').expect(200);
+  });
+});
+
+describe('rate limits without API_KEYS (a person trying it locally)', () => {
+  it('are generous: 6000 requests and 120 uploads a minute, said in the headers', async () => {
+    const t = new TestApp('sqlite');
+    await t.start({ RATE_LIMIT_ENABLED: 'true' });
+    try {
+      const read = await t.http.get('/api/v1/data').expect(200);
+      expect(read.headers['x-ratelimit-limit']).toBe('6000');
+      const upload = await t.http
+        .post('/api/v1/data/upload')
+        .set('Content-Type', 'text/csv')
+        .send(CSV)
+        .expect(200);
+      expect(upload.headers['x-ratelimit-limit-uploads']).toBe('120');
+    } finally {
+      await t.stop();
+    }
+  });
+});
+
+describe('API keys in the query string, no API_KEYS (development)', () => {
+  it('are refused too, so the habit is caught before production', async () => {
+    const t = new TestApp('sqlite');
+    await t.start();
+    try {
+      const res = await t.http.get('/api/v1/data?token=abc-some-vendor-token').expect(401);
+      expect(res.body.instance).toBe('/api/v1/data?token=REDACTED');
     } finally {
       await t.stop();
     }

@@ -1,8 +1,22 @@
 import { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { API_KEY_SCHEME, BEARER_SCHEME } from './security/security.decorators';
 
-export const API_VERSION = '1.0.0';
+/**
+ * The version OpenAPI states is the package's (package.json, the one source of truth; the
+ * changelog and releases follow it). Found by walking up from this file, which sits at
+ * apps/api/src in the sources and dist/apps/api/src once built.
+ */
+export function packageVersion(from = __dirname): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file))
+      return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+    if (dirname(dir) === dir) throw new Error(`no package.json above ${from}`);
+  }
+}
 
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   const config = new DocumentBuilder()
@@ -12,7 +26,7 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
         'Every error is RFC 9457 application/problem+json with a stable `code` and the `requestId` ' +
         '(also in the X-Request-Id response header). See docs/API.md for the full guide.',
     )
-    .setVersion(API_VERSION)
+    .setVersion(packageVersion())
     .addTag('historical-data', 'Daily bars: list, read, write, delete')
     .addTag('uploads', 'CSV uploads: streaming ingest, async jobs, audit')
     .addTag('health', 'Liveness and readiness for orchestrators')
@@ -26,7 +40,13 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
       API_KEY_SCHEME,
     )
     .addBearerAuth(
-      { type: 'http', scheme: 'bearer', description: 'The same API key as a bearer token.' },
+      {
+        type: 'http',
+        scheme: 'bearer',
+        // Nest defaults this to JWT; the keys are opaque strings, so no format is claimed.
+        bearerFormat: undefined,
+        description: 'The same API key as a bearer token.',
+      },
       BEARER_SCHEME,
     )
     .build();

@@ -4,6 +4,7 @@ import { CsvIngestOptions, CsvIngestor, CsvIngestReport, IngestModule } from '@a
 import { DynamicModule, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { randomUUID } from 'node:crypto';
+import { hostname, userInfo } from 'node:os';
 import type { Readable } from 'node:stream';
 import { CLI_CONFIG, cliConfig } from './cli-config';
 
@@ -16,6 +17,21 @@ class IngestCliModule {
       imports: [AppConfigModule.forRoot(CLI_CONFIG), DatabaseModule, IngestModule],
     };
   }
+}
+
+/**
+ * Who an import is recorded as: `cli:<os user>@<host>`, the operator and the machine (the pod, in
+ * Kubernetes) that ran it. The colon keeps it apart from API key names, which cannot contain one.
+ */
+export function cliClient(): string {
+  let user: string;
+  try {
+    user = userInfo().username;
+  } catch {
+    // A container user without a passwd entry has a uid but no name.
+    user = String(process.getuid?.() ?? 'unknown');
+  }
+  return `cli:${user}@${hostname()}`;
 }
 
 export type ImportOptions = Omit<CsvIngestOptions, 'uploadId'> & { fileName?: string };
@@ -50,7 +66,7 @@ export async function importCsv(
       mode: 'sync',
       source: 'cli',
       fileName,
-      client: 'cli',
+      client: cliClient(),
       options: recorded,
     });
     const started = performance.now();

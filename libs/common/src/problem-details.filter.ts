@@ -6,6 +6,7 @@ import {
   HttpStatus,
   Logger,
 } from '@nestjs/common';
+import { redactUrl } from '@app/config';
 import { randomUUID } from 'node:crypto';
 import type { Request, Response } from 'express';
 import { AppError, ProblemFieldError } from './app.error';
@@ -95,7 +96,8 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       title: titleFor(code),
       status,
       detail,
-      instance: req.originalUrl ?? req.url,
+      // A key sent in the query (refused with 401) must not come back, nor reach a log, here.
+      instance: redactUrl(req.originalUrl ?? req.url),
       code,
       requestId,
     });

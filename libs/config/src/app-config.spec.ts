@@ -242,18 +242,36 @@ describe('API keys and traffic settings', () => {
     expect(loadConfig({ NODE_ENV: 'test' }).auth.open).toBe(true);
   });
 
-  it('has the DESIGN.md rate-limit defaults and reads the overrides', () => {
-    expect(loadConfig({}).rateLimit).toEqual({
-      enabled: true,
-      windowMs: 60_000,
-      anonymous: 100,
-      keyed: 1000,
-      uploads: 10,
-    });
+  it('has the public rate-limit defaults once API keys are configured, and reads the overrides', () => {
+    const keys = 'app:reader-key-0123456789:read';
+    for (const NODE_ENV of ['production', 'development']) {
+      expect(loadConfig({ NODE_ENV, API_KEYS: keys }).rateLimit).toEqual({
+        enabled: true,
+        windowMs: 60_000,
+        anonymous: 100,
+        keyed: 1000,
+        uploads: 10,
+      });
+    }
     expect(
       loadConfig({ RATE_LIMIT_ENABLED: 'false', RATE_LIMIT_UPLOADS: '3' }).rateLimit,
     ).toMatchObject({ enabled: false, uploads: 3 });
     expect(() => loadConfig({ RATE_LIMIT_KEYED: '0' })).toThrow(/RATE_LIMIT_KEYED/);
+  });
+
+  it('without API keys (a person trying it locally) limits stop a runaway loop, never a person', () => {
+    expect(loadConfig({}).rateLimit).toEqual({
+      enabled: true,
+      windowMs: 60_000,
+      anonymous: 6000,
+      keyed: 6000,
+      uploads: 120,
+    });
+    expect(loadConfig({ NODE_ENV: 'test' }).rateLimit.anonymous).toBe(6000);
+    // Set explicitly, a value wins in development too.
+    expect(
+      loadConfig({ RATE_LIMIT_ANONYMOUS: '100', RATE_LIMIT_UPLOADS: '10' }).rateLimit,
+    ).toMatchObject({ anonymous: 100, keyed: 6000, uploads: 10 });
   });
 });
 

@@ -359,6 +359,21 @@ export interface LoadConfigOptions {
   requireApiKeys?: boolean;
 }
 
+type RateBudgets = Pick<AppConfig['rateLimit'], 'anonymous' | 'keyed' | 'uploads'>;
+
+/** Per window, for a service with API keys: everyone without a key shares the public budget. */
+export const PUBLIC_RATE_LIMITS: RateBudgets = { anonymous: 100, keyed: 1000, uploads: 10 };
+
+/**
+ * Without API_KEYS (development and test only: production and staging refuse to start so) the
+ * caller is a person trying the API on their machine: clicking through /docs, a script looping
+ * over symbols, a folder of CSVs. Limits that still stop a runaway loop, never a person.
+ */
+export const DEVELOPMENT_RATE_LIMITS: RateBudgets = { anonymous: 6000, keyed: 6000, uploads: 120 };
+
+const definedOnly = <T extends object>(o: T): Partial<T> =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+
 /** Validates a raw environment and turns it into the typed configuration. Throws naming each bad variable. */
 export function loadConfig(
   raw: Record<string, string | undefined>,
@@ -426,9 +441,12 @@ export function loadConfig(
     rateLimit: {
       enabled: env.RATE_LIMIT_ENABLED ?? true,
       windowMs: env.RATE_LIMIT_WINDOW_MS ?? 60_000,
-      anonymous: env.RATE_LIMIT_ANONYMOUS ?? 100,
-      keyed: env.RATE_LIMIT_KEYED ?? 1000,
-      uploads: env.RATE_LIMIT_UPLOADS ?? 10,
+      ...(apiKeys.keys.length === 0 ? DEVELOPMENT_RATE_LIMITS : PUBLIC_RATE_LIMITS),
+      ...definedOnly({
+        anonymous: env.RATE_LIMIT_ANONYMOUS,
+        keyed: env.RATE_LIMIT_KEYED,
+        uploads: env.RATE_LIMIT_UPLOADS,
+      }),
     },
     cache: {
       enabled: env.CACHE_ENABLED ?? true,

@@ -2,3 +2,4 @@
 // it does not load what OpenTelemetry has to instrument.
 export * from './environment';
 export * from './tracing-config';
+export * from './secret-query';

@@ -28,7 +28,10 @@ export interface UploadRecord {
   mode: 'sync' | 'async';
   source: 'csv' | 'cli';
   fileName: string | null;
+  /** Who: the API key's name (null when the service runs without keys), or `cli:user@host`. */
   client: string | null;
+  /** From where: the caller's address (honouring TRUST_PROXY); null for CLI imports. */
+  clientIp: string | null;
   options: Record<string, unknown>;
   bytesTotal: number | null;
   bytesRead: number;
@@ -54,6 +57,7 @@ export interface NewUpload {
   source: 'csv' | 'cli';
   fileName?: string;
   client?: string;
+  clientIp?: string;
   options: Record<string, unknown>;
   bytesTotal?: number;
 }
@@ -87,6 +91,7 @@ function toRecord(r: Row): UploadRecord {
     source: r.source as 'csv' | 'cli',
     fileName: (r.file_name as string | null) ?? null,
     client: (r.client as string | null) ?? null,
+    clientIp: (r.client_ip as string | null) ?? null,
     options: json(r.options, {}),
     bytesTotal: r.bytes_total === null ? null : num(r.bytes_total),
     bytesRead: num(r.bytes_read),
@@ -123,8 +128,8 @@ export class UploadsRepository {
 
   async create(u: NewUpload): Promise<void> {
     await this.transactions.execute(
-      `INSERT INTO uploads (id, status, mode, source, file_name, client, options, bytes_total, started_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ${u.status === 'processing' ? this.now : 'NULL'})`,
+      `INSERT INTO uploads (id, status, mode, source, file_name, client, client_ip, options, bytes_total, started_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ${u.status === 'processing' ? this.now : 'NULL'})`,
       [
         u.id,
         u.status,
@@ -132,6 +137,7 @@ export class UploadsRepository {
         u.source,
         u.fileName ?? null,
         u.client ?? null,
+        u.clientIp ?? null,
         JSON.stringify(u.options),
         u.bytesTotal ?? null,
       ],

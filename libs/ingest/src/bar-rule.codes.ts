@@ -1,4 +1,4 @@
-/** Row error codes (DESIGN.md, stable): clients and reports switch on these. */
+/** Row error codes (docs/API.md, stable): clients and reports switch on these. */
 export const ROW_ERROR_CODES = [
   'MISSING_FIELD',
   'WRONG_COLUMN_COUNT',

@@ -1,4 +1,4 @@
-import { APP_CONFIG, AppConfig } from '@app/config';
+import { APP_CONFIG, AppConfig, redactUrl } from '@app/config';
 import { assignRequestId } from '@app/common';
 import { DynamicModule, Module } from '@nestjs/common';
 import { isSpanContextValid, trace } from '@opentelemetry/api';
@@ -96,7 +96,7 @@ export class LoggerModule {
               serializers: {
                 req: (req: { method: string; url: string }) => ({
                   method: req.method,
-                  url: req.url,
+                  url: redactUrl(req.url),
                 }),
                 res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
               },

@@ -2,8 +2,8 @@ import type { NextFunction, Request, Response } from 'express';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, register } from 'prom-client';
 
 /*
- * Every metric of the service, with the names and labels DESIGN.md fixes (dashboards and alerts
- * depend on them). Defined once per process in the default registry, which GET /metrics serves.
+ * Every metric of the service, with the names and labels docs/OPERATIONS.md ("Metrics") lists as
+ * fixed (dashboards and alerts depend on them). Defined once per process in the default registry, which GET /metrics serves.
  */
 
 export const httpRequestDuration = new Histogram({

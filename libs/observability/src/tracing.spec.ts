@@ -1,6 +1,6 @@
 import { TRACE_SAMPLERS, TracingConfig } from '@app/config/tracing';
 import { ROOT_CONTEXT, SpanKind, trace, TraceFlags } from '@opentelemetry/api';
-import { samplerFor, startTracing } from './tracing';
+import { samplerFor, spanQueryAttributes, startTracing } from './tracing';
 
 const config = (over: Partial<TracingConfig>): TracingConfig => ({
   enabled: true,
@@ -47,6 +47,13 @@ describe('tracing bootstrap', () => {
       NOT_RECORD,
     );
     for (const sampler of TRACE_SAMPLERS) expect(samplerFor(config({ sampler }))).toBeDefined();
+  });
+
+  it('redacts keys sent in the query from url.query, whatever their case, and the default signatures', () => {
+    expect(spanQueryAttributes('/api/v1/data?symbol=A&APIKEY=k1&Token=k2&sig=s&page=2')).toEqual({
+      'url.query': 'symbol=A&APIKEY=REDACTED&Token=REDACTED&sig=REDACTED&page=2',
+    });
+    expect(spanQueryAttributes('/api/v1/data')).toEqual({});
   });
 
   it('starts nothing when tracing is disabled', () => {

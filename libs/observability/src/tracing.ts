@@ -2,7 +2,7 @@
 // anything else, so http, express and mysql2 are instrumented when they are first required. It
 // imports OpenTelemetry only; spans elsewhere in the code use @opentelemetry/api, which is a
 // no-op until this has run.
-import type { TracingConfig } from '@app/config/tracing';
+import { redactQuery, SECRET_QUERY_PARAMS, type TracingConfig } from '@app/config/tracing';
 import { diag, DiagConsoleLogger, DiagLogLevel } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { ExpressInstrumentation, ExpressLayerType } from '@opentelemetry/instrumentation-express';
@@ -12,6 +12,26 @@ import { NodeSDK, tracing } from '@opentelemetry/sdk-node';
 
 /** Requests that are not worth a trace: probes and scrapes, every few seconds, all day. */
 const UNTRACED_PATHS = /^\/(health(\/|$|\?)|metrics(\?|$)|favicon\.ico)/;
+
+/**
+ * Query parameters whose values never reach a span: API keys sent by habit (refused with 401, but
+ * the server span records the URL first) and the signatures OpenTelemetry redacts by default. The
+ * instrumentation's own list is case-sensitive; `?APIKEY=` must not slip through.
+ */
+const REDACTED_IN_SPANS = [
+  ...SECRET_QUERY_PARAMS,
+  'sig',
+  'signature',
+  'awsaccesskeyid',
+  'x-goog-signature',
+];
+
+/** `url.query` of a server span, redacted; overrides the instrumentation's. */
+export function spanQueryAttributes(url: string | undefined): Record<string, string> {
+  const at = url?.indexOf('?') ?? -1;
+  if (url === undefined || at < 0) return {};
+  return { 'url.query': redactQuery(url.slice(at + 1), REDACTED_IN_SPANS) };
+}
 
 export function samplerFor(config: TracingConfig): tracing.Sampler {
   const ratio = new tracing.TraceIdRatioBasedSampler(config.samplerRatio);
@@ -63,6 +83,7 @@ export function startTracing(config: TracingConfig): Tracing | undefined {
     instrumentations: [
       new HttpInstrumentation({
         ignoreIncomingRequestHook: (req) => UNTRACED_PATHS.test(req.url ?? ''),
+        startIncomingSpanHook: (req) => spanQueryAttributes(req.url),
         // The service calls no HTTP APIs; the exporter's own calls are never traced anyway.
         disableOutgoingRequestInstrumentation: true,
       }),

@@ -1,4 +1,4 @@
-import { APP_CONFIG, AppConfig, Role, roleAllows } from '@app/config';
+import { APP_CONFIG, AppConfig, Role, roleAllows, secretParamsIn } from '@app/config';
 import { AppError } from '@app/common';
 import {
   CanActivate,
@@ -46,8 +46,9 @@ export class AuthGuard implements CanActivate, OnModuleInit {
   }
 
   canActivate(context: ExecutionContext): boolean {
-    if (this.config.auth.open) return true;
     const req = context.switchToHttp().getRequest<Request>();
+    refuseKeyInQuery(req);
+    if (this.config.auth.open) return true;
     if (isInfrastructurePath(req.path)) return true;
     const identity = identityOf(req);
     if (identity.kind === 'invalid') {
@@ -77,6 +78,21 @@ export class AuthGuard implements CanActivate, OnModuleInit {
     }
     return 'write';
   }
+}
+
+/**
+ * A key in the query string (`?apiKey=`, `?token=`, the habit of many market-data APIs) is refused
+ * with or without keys configured: it has already been copied into every log and proxy on the
+ * way, and accepting it once teaches the habit. The log line and the problem show it redacted.
+ */
+function refuseKeyInQuery(req: Request): void {
+  const at = req.originalUrl.indexOf('?');
+  const found = at < 0 ? [] : secretParamsIn(req.originalUrl.slice(at + 1));
+  if (found.length === 0) return;
+  throw unauthenticated(
+    `API keys are not accepted in the query string (${found.join(', ')}): URLs are written to logs and proxies. ` +
+      'Send the key in the X-API-Key header (or Authorization: Bearer), and consider rotating this one.',
+  );
 }
 
 function unauthenticated(detail: string): AppError {

@@ -26,6 +26,13 @@ import { finished, pipeline } from 'node:stream/promises';
 import { ListUploadsQueryDto, UploadQueryDto } from './dto/upload.query.dto';
 import { RejectedRowsFile, REJECTED_HEADER } from './rejected-rows.file';
 import { ByteLimit, openUploadSource } from './upload-source';
+import { identityOf } from '../security/client-identity';
+
+/** The audit's "who": the API key's name; none when the service runs without keys. */
+const keyNameOf = (req: Request): string | undefined => {
+  const identity = identityOf(req);
+  return identity.kind === 'key' ? identity.name : undefined;
+};
 
 export interface UploadReport extends CsvIngestReport {
   uploadId: string;
@@ -47,6 +54,7 @@ export interface UploadView {
   source: UploadRecord['source'];
   fileName: string | null;
   client: string | null;
+  clientIp: string | null;
   options: Record<string, unknown>;
   progress: { bytesRead: number; bytesTotal: number | null; rows: number };
   report: Omit<CsvIngestReport, 'errorCounts'> & { errorCounts: Record<string, number> };
@@ -65,6 +73,7 @@ export function toView(u: UploadRecord, withErrors = true): UploadView {
     source: u.source,
     fileName: u.fileName,
     client: u.client,
+    clientIp: u.clientIp,
     options: u.options,
     progress: { bytesRead: u.bytesRead, bytesTotal: u.bytesTotal, rows: u.rows },
     report: {
@@ -143,7 +152,8 @@ export class UploadService implements OnApplicationBootstrap, BeforeApplicationS
       mode: isAsync ? ('async' as const) : ('sync' as const),
       source: 'csv' as const,
       fileName: source.fileName,
-      client: req.ip,
+      client: keyNameOf(req),
+      clientIp: req.ip,
       options,
     };
     if (!isAsync) {
