@@ -1,5 +1,8 @@
 import type { NextFunction, Request, Response } from 'express';
+import { routeTemplate } from './route-template';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, register } from 'prom-client';
+
+export { routeTemplate };
 
 /*
  * Every metric of the service, with the names and labels docs/OPERATIONS.md ("Metrics") lists as
@@ -116,13 +119,6 @@ export function countIngest(
  * bounded); requests no route matched share the label "unmatched".
  */
 let inFlight = 0;
-
-/** The route template a request matched ("/api/v1/data/:id"), or "unmatched". */
-export function routeTemplate(req: { route?: unknown; baseUrl?: string }): string {
-  const route = (req.route as { path?: string } | undefined)?.path;
-  // Nest answers unknown paths through a catch-all route ("/{*path}"): unmatched as well.
-  return route && !route.includes('{*') ? `${req.baseUrl ?? ''}${route}` : 'unmatched';
-}
 
 /** Requests being served right now (the same count as http_requests_in_flight, synchronously). */
 export function requestsInFlight(): number {

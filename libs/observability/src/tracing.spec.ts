@@ -1,6 +1,13 @@
 import { TRACE_SAMPLERS, TracingConfig } from '@app/config/tracing';
 import { ROOT_CONTEXT, SpanKind, trace, TraceFlags } from '@opentelemetry/api';
-import { samplerFor, spanQueryAttributes, startTracing } from './tracing';
+import type { IncomingMessage } from 'node:http';
+import {
+  nameServerSpan,
+  samplerFor,
+  spanQueryAttributes,
+  startTracing,
+  unsampledRoot,
+} from './tracing';
 
 const config = (over: Partial<TracingConfig>): TracingConfig => ({
   enabled: true,
@@ -58,5 +65,50 @@ describe('tracing bootstrap', () => {
 
   it('starts nothing when tracing is disabled', () => {
     expect(startTracing(config({ enabled: false }))).toBeUndefined();
+  });
+});
+
+describe('deciding a root request before its span is built', () => {
+  const req = (headers: Record<string, string> = {}) => ({ headers }) as unknown as IncomingMessage;
+
+  it('leaves out about 1 - ratio of the requests that start a trace', () => {
+    let x = 0;
+    const random = () => (x = (x + 0.013) % 1);
+    const leaveOut = unsampledRoot(
+      config({ sampler: 'parentbased_traceidratio', samplerRatio: 0.1 }),
+      random,
+    );
+    const left = Array.from({ length: 10_000 }, () => leaveOut(req())).filter(Boolean).length;
+    expect(left / 10_000).toBeGreaterThan(0.88);
+    expect(left / 10_000).toBeLessThan(0.92);
+  });
+
+  it('never leaves out a request that carries a traceparent, or any under an always-on sampler', () => {
+    const ratio = unsampledRoot(
+      config({ sampler: 'parentbased_traceidratio', samplerRatio: 0.1 }),
+      () => 0.99,
+    );
+    expect(
+      ratio(req({ traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' })),
+    ).toBe(false);
+    expect(ratio(req())).toBe(true);
+    expect(unsampledRoot(config({ sampler: 'parentbased_always_on' }), () => 0.99)(req())).toBe(
+      false,
+    );
+    expect(
+      unsampledRoot(config({ sampler: 'traceidratio', samplerRatio: 1 }), () => 0.99)(req()),
+    ).toBe(false);
+  });
+
+  it('names the server span by the Nest route, and leaves unmatched requests alone', () => {
+    const calls: string[] = [];
+    const span = {
+      updateName: (n: string) => calls.push(`name ${n}`),
+      setAttribute: (k: string, v: string) => calls.push(`${k} ${v}`),
+    };
+    nameServerSpan(span, { method: 'GET', route: { path: '/:id' }, baseUrl: '/api/v1/data' });
+    expect(calls).toEqual(['name GET /api/v1/data/:id', 'http.route /api/v1/data/:id']);
+    nameServerSpan(span, { method: 'GET', route: { path: '/{*path}' } });
+    expect(calls).toHaveLength(2);
   });
 });

@@ -66,7 +66,8 @@ export class LoadShedder {
     // more than a random one (an id sent by the client is not echoed here).
     const requestId = randomUUID();
     res.setHeader('X-Request-Id', requestId);
-    recordRequest(req.method, 'unmatched', ERROR_STATUS.OVERLOADED, 0);
+    // Route "shed", not "unmatched": the availability SLI leaves unknown routes out, not these.
+    recordRequest(req.method, 'shed', ERROR_STATUS.OVERLOADED, 0);
     res.statusCode = ERROR_STATUS.OVERLOADED;
     res.setHeader('Retry-After', '1');
     res.setHeader('Content-Type', PROBLEM_CONTENT_TYPE);
