@@ -83,4 +83,4 @@ ENTRYPOINT ["/usr/bin/tini", "--"]
 # The API applies pending migrations at start when DB_MIGRATIONS_RUN=true (the Compose stack sets
 # it); config/production.env leaves it false, as on Kubernetes, where the migration Job runs
 # `historical-data migrate` before the replicas roll and replicas only serve.
-CMD ["node", "dist/apps/api/src/main.js"]
+CMD ["node", "--max-semi-space-size=32", "dist/apps/api/src/main.js"]

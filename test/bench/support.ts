@@ -1,6 +1,7 @@
 /** What the benchmarks share: the bench database, seed data, server processes and load. */
-import autocannon from 'autocannon';
 import { ChildProcess, spawn } from 'node:child_process';
+import { openSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createConnection } from 'mysql2/promise';
 import { join } from 'node:path';
 
@@ -12,6 +13,12 @@ export const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 export const SYMBOLS = 200;
 export const DAYS = 1000;
 export const root = join(__dirname, '..', '..', '..');
+
+/**
+ * How `npm start` and the image run the API (see package.json): a larger young generation, so the
+ * per-request garbage of a busy read path dies in cheap scavenges instead of being promoted.
+ */
+export const API_NODE_FLAGS = ['--max-semi-space-size=32'];
 
 /** The key the benchmarks write with (production refuses to start without API_KEYS). */
 export const BENCH_KEY = 'bench-admin-key-0000000000';
@@ -55,8 +62,10 @@ export async function server(
   entry: string,
   port: number,
   env: Record<string, string>,
+  logFile?: string,
+  nodeFlags: string[] = [],
 ): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [entry], {
+  const child = spawn(process.execPath, [...nodeFlags, entry], {
     env: {
       ...process.env,
       PORT: String(port),
@@ -64,7 +73,7 @@ export async function server(
       BENCH_DATABASE_URL: DB_URL.toString(),
       ...env,
     },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', logFile ? openSync(logFile, 'w') : 'ignore', 'inherit'],
   });
   children.push(child);
   for (let i = 0; i < 100; i++) {
@@ -101,32 +110,100 @@ export async function postBars(
   return { ms: performance.now() - t0, report };
 }
 
-/** GET /api/v1/data for a random symbol and 140-day window (100-row page), for `seconds`. */
-export function load(
+/** Runs wrk without blocking this process (the OTLP sink of bench:overhead lives here). */
+function runWrk(args: string[], seconds: number): Promise<{ stdout: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const killer = setTimeout(() => child.kill('SIGKILL'), (seconds + 30) * 1000);
+    child.once('error', (err) =>
+      reject(new Error(`wrk could not run (${err.message}); install it with: apt-get install wrk`)),
+    );
+    child.once('exit', (code) => {
+      clearTimeout(killer);
+      if (code === 0) resolve({ stdout });
+      else reject(new Error(`wrk failed (exit ${code}): ${stderr}`));
+    });
+  });
+}
+
+export interface LoadResult {
+  requests: { average: number; total: number };
+  latency: { p50: number; p99: number };
+  errors: number;
+  non2xx: number;
+  timeouts: number;
+}
+
+/** wrk's latency figure ("812.34us", "1.05ms", "1.20s") in milliseconds. */
+function toMs(figure: string): number {
+  const m = /^([\d.]+)(us|ms|s|m)$/.exec(figure.trim());
+  if (!m) return NaN;
+  const n = Number(m[1]);
+  return m[2] === 'us' ? n / 1000 : m[2] === 'ms' ? n : m[2] === 's' ? n * 1000 : n * 60_000;
+}
+
+/**
+ * GET /api/v1/data for a random symbol (SYM000..SYM<symbols-1>) and a window of `windowDays`
+ * starting on a random day of `days` from `firstDay`, 100 rows a page, for `seconds`: wrk (C, one
+ * thread per core, little CPU of its own) with a Lua request generator. Requests unanswered after
+ * 2 s count as timeouts.
+ */
+export async function load(
   port: number,
   connections: number,
   seconds: number,
-): Promise<autocannon.Result> {
-  let n = 0;
-  return autocannon({
-    url: `http://127.0.0.1:${port}`,
-    connections,
-    duration: seconds,
-    requests: [
-      {
-        method: 'GET',
-        setupRequest: (req) => {
-          n = (n * 1103515245 + 12345) % 2147483648;
-          const symbol = `SYM${String(n % SYMBOLS).padStart(3, '0')}`;
-          const start = n % (DAYS - 150);
-          return {
-            ...req,
-            path: `/api/v1/data?symbol=${symbol}&start_date=${day(start)}&end_date=${day(start + 140)}&limit=100`,
-          };
-        },
-      },
+  data: { symbols: number; firstDay: string; days: number; windowDays: number } = {
+    symbols: SYMBOLS,
+    firstDay: day(0),
+    days: DAYS,
+    windowDays: 140,
+  },
+): Promise<LoadResult> {
+  const script = join(tmpdir(), `hd-bench-${process.pid}.lua`);
+  const epoch = Date.parse(`${data.firstDay}T00:00:00Z`) / 1000;
+  writeFileSync(
+    script,
+    `math.randomseed(${Date.now() % 100000})
+request = function()
+  local s = math.random(0, ${data.symbols - 1})
+  local d = math.random(0, ${data.days - data.windowDays - 1})
+  local sd = os.date("!%Y-%m-%d", ${epoch} + d * 86400)
+  local ed = os.date("!%Y-%m-%d", ${epoch} + (d + ${data.windowDays}) * 86400)
+  return wrk.format("GET", string.format("/api/v1/data?symbol=SYM%03d&start_date=%s&end_date=%s&limit=100", s, sd, ed))
+end
+`,
+  );
+  const run = await runWrk(
+    [
+      `-t${Math.min(2, connections)}`,
+      `-c${connections}`,
+      `-d${seconds}s`,
+      '--timeout',
+      '2s',
+      '--latency',
+      '-s',
+      script,
+      `http://127.0.0.1:${port}`,
     ],
-  });
+    seconds,
+  );
+  const out = run.stdout;
+  const num = (re: RegExp): number => Number(re.exec(out)?.[1] ?? 0);
+  const total = num(/(\d+) requests in/);
+  return {
+    requests: { average: num(/Requests\/sec:\s+([\d.]+)/), total },
+    latency: {
+      p50: toMs(/^\s+50%\s+(\S+)/m.exec(out)?.[1] ?? ''),
+      p99: toMs(/^\s+99%\s+(\S+)/m.exec(out)?.[1] ?? ''),
+    },
+    errors: num(/connect (\d+)/) + num(/read (\d+)/) + num(/write (\d+)/),
+    non2xx: num(/Non-2xx or 3xx responses: (\d+)/),
+    timeouts: num(/timeout (\d+)/),
+  };
 }
 
 /** Drops and recreates the bench database; answers the server version. */

@@ -192,7 +192,9 @@ describe('delivery files', () => {
       expect(users.length).toBeGreaterThan(0);
       expect(['root', '0', '0:0']).not.toContain(users.at(-1));
       expect(op(runtime, 'ENTRYPOINT')[0]?.args).toMatch(/tini.*--/);
-      expect(op(runtime, 'CMD')[0]?.args).toBe('["node", "dist/apps/api/src/main.js"]');
+      expect(op(runtime, 'CMD')[0]?.args).toBe(
+        '["node", "--max-semi-space-size=32", "dist/apps/api/src/main.js"]',
+      );
     });
 
     it('carries the CLI and its files', () => {

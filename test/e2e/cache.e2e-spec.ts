@@ -80,6 +80,33 @@ describeEachDialect('response cache and ETags', (t) => {
     expect((await t.http.get('/api/v1/data?symbol=MSFT')).body.data).toEqual([]);
   });
 
+  it('keeps the body it sent: a hit answers the same bytes and the same ETag as the miss that stored it', async () => {
+    await t.http
+      .post('/api/v1/data')
+      .send([bar(), bar({ date: '2024-01-03', adjClose: 185.1 })])
+      .expect(200);
+    const before = (await t.http.get('/metrics')).text;
+    const miss = await t.http.get('/api/v1/data?symbol=AAPL&limit=5').expect(200);
+    const hit = await t.http.get('/api/v1/data?limit=5&symbol=AAPL').expect(200);
+    const after = (await t.http.get('/metrics')).text;
+    expect(metric(after, 'cache_requests_total{result="hit"}')).toBe(
+      metric(before, 'cache_requests_total{result="hit"}') + 1,
+    );
+    expect(hit.text).toBe(miss.text);
+    expect(hit.headers.etag).toBe(miss.headers.etag);
+    expect(miss.headers.etag).toMatch(/^W\/"[0-9a-f]+-[A-Za-z0-9+/]{27}"$/);
+    expect(hit.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(miss.headers['content-length']).toBe(String(Buffer.byteLength(miss.text)));
+    // What was sent is what JSON.stringify would have written for the same page.
+    expect(miss.text).toBe(JSON.stringify(JSON.parse(miss.text)));
+    expect(JSON.parse(miss.text).data[1]).toMatchObject({ date: '2024-01-03', adjClose: 185.1 });
+    // The stored ETag answers a conditional GET on the hit path too.
+    await t.http
+      .get('/api/v1/data?symbol=AAPL&limit=5')
+      .set('If-None-Match', hit.headers.etag)
+      .expect(304);
+  });
+
   it('answers 304 Not Modified to If-None-Match with the current ETag, and 200 after a change', async () => {
     await t.http.post('/api/v1/data').send([bar()]).expect(200);
     const first = await t.http.get('/api/v1/data?symbol=AAPL').expect(200);

@@ -12,7 +12,6 @@ import { reportStartupFailure } from '@app/observability';
 import { Logger } from '@nestjs/common';
 import type { Server } from 'node:http';
 import { createApp } from './app.setup';
-import { flushLogs } from '@app/observability';
 
 /** Above common load-balancer idle timeouts (60 s), so the balancer closes idle sockets first. */
 const KEEP_ALIVE_TIMEOUT_MS = 65_000;
@@ -24,16 +23,16 @@ async function bootstrap(): Promise<void> {
   loadAppConfig();
   const app = await createApp();
   const config = app.get<AppConfig>(APP_CONFIG);
-  await app.init();
-  const server: Server = app.getHttpServer();
   // A deep accept queue: a burst of connections (1000 clients at once) waits to be accepted, or
-  // shed, instead of having its SYNs dropped and retried a second later.
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ port: config.http.port, host: config.http.host, backlog: LISTEN_BACKLOG }, () =>
-      resolve(),
-    );
-  });
+  // shed, instead of having SYNs dropped and retried a second later. Nest passes the extra
+  // argument through to server.listen(port, host, backlog).
+  const listen = app.listen.bind(app) as unknown as (
+    port: number,
+    host: string,
+    backlog: number,
+  ) => Promise<unknown>;
+  await listen(config.http.port, config.http.host, LISTEN_BACKLOG);
+  const server: Server = app.getHttpServer();
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1000;
 
@@ -58,7 +57,6 @@ async function bootstrap(): Promise<void> {
       .then(
         () => {
           clearTimeout(hardStop);
-          flushLogs();
           process.exit(0);
         },
         (err: unknown) => {

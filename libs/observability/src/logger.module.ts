@@ -4,7 +4,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { isSpanContextValid, trace } from '@opentelemetry/api';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LoggerModule as PinoLoggerModule } from 'nestjs-pino';
-import pino, { DestinationStream } from 'pino';
+import type { DestinationStream } from 'pino';
 import { routeTemplate } from './metrics';
 
 /** Paths pino removes from every line: credentials must never reach a log. */
@@ -47,28 +47,6 @@ function completionFields(
   };
 }
 
-/**
- * Standard output, written asynchronously: a synchronous write per request line cost ~8 % of the
- * read path's CPU when stdout is a pipe (see docs/ARCHITECTURE.md). Lines are written as soon as
- * the previous write completes (no minimum batch, so a quiet server does not hold lines back);
- * `flushLogs` writes what is still buffered, at shutdown and on exit.
- */
-let stdout: ReturnType<typeof pino.destination> | undefined;
-function asyncStdout(): DestinationStream {
-  stdout ??= pino.destination({ dest: 1, sync: false });
-  return stdout;
-}
-
-/** Writes buffered log lines now (shutdown, exit). */
-export function flushLogs(): void {
-  try {
-    stdout?.flushSync();
-  } catch {
-    // EAGAIN on a full pipe: what is left is lost either way; never fail shutdown over it.
-  }
-}
-process.once('exit', flushLogs);
-
 @Module({})
 export class LoggerModule {
   static forRoot(options: LoggerOptions = {}): DynamicModule {
@@ -105,9 +83,9 @@ export class LoggerModule {
                   ? { target: 'pino-pretty', options: { singleLine: true } }
                   : undefined,
             };
-            const destination =
-              options.destination ?? (pinoOptions.transport ? undefined : asyncStdout());
-            return { pinoHttp: destination ? [pinoOptions, destination] : pinoOptions };
+            return {
+              pinoHttp: options.destination ? [pinoOptions, options.destination] : pinoOptions,
+            };
           },
         }),
       ],

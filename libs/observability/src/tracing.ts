@@ -112,9 +112,9 @@ export function startTracing(config: TracingConfig): Tracing | undefined {
     instrumentations: [
       new HttpInstrumentation({
         ignoreIncomingRequestHook: (req) =>
-          UNTRACED_PATHS.test(req.url ?? '') || leaveOut(req as IncomingMessage),
+          UNTRACED_PATHS.test(req.url ?? '') || leaveOut(req),
         startIncomingSpanHook: (req) => spanQueryAttributes(req.url),
-        applyCustomAttributesOnSpan: (span, req) => nameServerSpan(span, req as IncomingMessage),
+        applyCustomAttributesOnSpan: (span, req) => nameServerSpan(span, req),
         // The service calls no HTTP APIs; the exporter's own calls are never traced anyway.
         disableOutgoingRequestInstrumentation: true,
       }),
