@@ -111,8 +111,7 @@ export function startTracing(config: TracingConfig): Tracing | undefined {
     logRecordProcessors: [],
     instrumentations: [
       new HttpInstrumentation({
-        ignoreIncomingRequestHook: (req) =>
-          UNTRACED_PATHS.test(req.url ?? '') || leaveOut(req),
+        ignoreIncomingRequestHook: (req) => UNTRACED_PATHS.test(req.url ?? '') || leaveOut(req),
         startIncomingSpanHook: (req) => spanQueryAttributes(req.url),
         applyCustomAttributesOnSpan: (span, req) => nameServerSpan(span, req),
         // The service calls no HTTP APIs; the exporter's own calls are never traced anyway.
