@@ -14,7 +14,7 @@ describeEachDialect('bars API', (t) => {
       const res = await t.http.get('/api/v1/data').expect(200);
       expect(res.body).toEqual({
         data: [],
-        pagination: { page: 1, limit: 100, total: 0, totalPages: 0 },
+        pagination: { page: 1, limit: 100, total: 0, totalPages: 0, nextCursor: null },
       });
     });
 
@@ -84,7 +84,13 @@ describeEachDialect('bars API', (t) => {
       await post(dates.map((date) => bar({ date }))).expect(200);
 
       const page3 = await t.http.get('/api/v1/data?limit=10&page=3').expect(200);
-      expect(page3.body.pagination).toEqual({ page: 3, limit: 10, total: 25, totalPages: 3 });
+      expect(page3.body.pagination).toEqual({
+        page: 3,
+        limit: 10,
+        total: 25,
+        totalPages: 3,
+        nextCursor: null,
+      });
       expect(page3.body.data.map((b: { date: string }) => b.date)).toEqual(dates.slice(20));
 
       const desc = await t.http.get('/api/v1/data?limit=2&sort=desc').expect(200);

@@ -7,6 +7,7 @@ import { HttpStatus } from '@nestjs/common';
 export const ERROR_STATUS = {
   VALIDATION_ERROR: HttpStatus.BAD_REQUEST,
   INVALID_JSON: HttpStatus.BAD_REQUEST,
+  INVALID_CURSOR: HttpStatus.BAD_REQUEST,
   NOT_FOUND: HttpStatus.NOT_FOUND,
   METHOD_NOT_ALLOWED: HttpStatus.METHOD_NOT_ALLOWED,
   ALREADY_EXISTS: HttpStatus.CONFLICT,
@@ -32,6 +33,7 @@ export type ErrorCode = keyof typeof ERROR_STATUS;
 const TITLES: Record<ErrorCode, string> = {
   VALIDATION_ERROR: 'Invalid request parameters',
   INVALID_JSON: 'Malformed JSON body',
+  INVALID_CURSOR: 'Invalid cursor',
   NOT_FOUND: 'Resource not found',
   METHOD_NOT_ALLOWED: 'Method not allowed',
   ALREADY_EXISTS: 'Resource already exists',

@@ -18,14 +18,27 @@ export type SortOrder = 'asc' | 'desc';
 
 export interface BarFilter {
   symbol?: string;
+  /** Any of these symbols (exclusive with `symbol`). */
+  symbols?: readonly string[];
   startDate?: string;
   endDate?: string;
+}
+
+/** A position in (date, symbol) order: the last bar a page returned. */
+export interface BarPosition {
+  date: string;
+  symbol: string;
 }
 
 export interface BarPageQuery extends BarFilter {
   sort: SortOrder;
   limit: number;
-  offset: number;
+  /** Page mode: rows to skip. */
+  offset?: number;
+  /** Cursor mode: rows strictly after this position in the sort order (no OFFSET). */
+  after?: BarPosition;
+  /** Also count every row the filter matches (page mode). */
+  count: boolean;
 }
 
 export interface WriteCounts {

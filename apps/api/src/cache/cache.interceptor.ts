@@ -11,6 +11,7 @@ import type { Request, Response } from 'express';
 import { from, map, mergeMap, Observable } from 'rxjs';
 import { ANY_SYMBOL, EPOCH, ResponseCache } from './response-cache.service';
 import type { CachedEntry } from './response-cache.store';
+import { parseSymbolList } from '../historical-data/dto/list-bars.query.parser';
 
 /** The cache key of a GET: its path and its query parameters in a stable order. */
 export function cacheKey(req: Request): string {
@@ -93,13 +94,14 @@ abstract class CacheInterceptor implements NestInterceptor {
   }
 }
 
-/** GET /api/v1/data: the response depends on the symbol filtered on, or on every symbol. */
+/** GET /api/v1/data: the response depends on the symbol(s) filtered on, or on every symbol. */
 @Injectable()
 export class ListCacheInterceptor extends CacheInterceptor {
   protected dependsOn(req: Request): string[] {
     const raw = req.query.symbol;
-    const symbol = typeof raw === 'string' && raw.trim() ? raw.trim().toUpperCase() : ANY_SYMBOL;
-    return [EPOCH, symbol];
+    if (typeof raw === 'string' && raw.trim()) return [EPOCH, raw.trim().toUpperCase()];
+    const symbols = parseSymbolList(req.query.symbols);
+    return symbols ? [EPOCH, ...symbols] : [EPOCH, ANY_SYMBOL];
   }
 
   protected stamp(_body: unknown, symbols: string[], before: number[]) {

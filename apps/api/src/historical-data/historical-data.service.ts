@@ -8,7 +8,9 @@ import {
 import { Bar, BarRecord, HistoricalDataRepository, isUniqueViolation } from '@app/database';
 import { BAR_FIELDS, BarWriter, createBarValidator, RawBar, WriteReport } from '@app/ingest';
 import { Injectable } from '@nestjs/common';
-import { BarFilterQueryDto, ListBarsQueryDto } from './dto/list-bars.query.dto';
+import { BarFilterQueryDto } from './dto/list-bars.query.dto';
+import type { ListBarsQuery } from './dto/list-bars.query.parser';
+import { CursorScope, decodeCursor, encodeCursor } from './bar-cursor';
 import { barPageJson } from './bar.json';
 import { WriteBarsQueryDto } from './dto/write-bars.query.dto';
 
@@ -16,7 +18,13 @@ export const MAX_BARS_PER_REQUEST = 10_000;
 
 export interface BarPage {
   data: Bar[];
-  pagination: { page: number; limit: number; total: number; totalPages: number };
+  pagination: {
+    page: number;
+    limit: number;
+    total: number;
+    totalPages: number;
+    nextCursor: string | null;
+  };
 }
 
 /** Reads a JSON element into the rule set's input shape; `adj_close` is accepted as an alias. */
@@ -52,23 +60,64 @@ export class HistoricalDataService {
     private readonly writer: BarWriter,
   ) {}
 
-  async list(query: ListBarsQueryDto): Promise<BarPage> {
-    const { rows, total } = await this.repository.findPage({
+  /**
+   * A page of bars. Without a cursor: page `page` by OFFSET, with the count of the whole filter.
+   * With one: the rows after the cursor's position by keyset (no OFFSET, no COUNT; `total` is the
+   * first page's count, carried in the cursor). Every page but the last carries `nextCursor`.
+   */
+  async list(query: ListBarsQuery): Promise<BarPage> {
+    const filter = {
       symbol: query.symbol,
+      symbols: query.symbols,
+      startDate: query.start_date,
+      endDate: query.end_date,
+    };
+    const scope: CursorScope = {
+      symbols: query.symbols ?? (query.symbol ? [query.symbol] : []),
       startDate: query.start_date,
       endDate: query.end_date,
       sort: query.sort,
-      limit: query.limit,
-      offset: (query.page - 1) * query.limit,
-    });
+    };
+    let page: number;
+    let total: number;
+    let found: { rows: Bar[]; more: boolean };
+    if (query.cursor !== undefined) {
+      const at = decodeCursor(query.cursor, scope);
+      found = await this.repository.findPage({
+        ...filter,
+        sort: query.sort,
+        limit: query.limit,
+        after: at,
+        count: false,
+      });
+      page = at.page + 1;
+      total = at.total;
+    } else {
+      const counted = await this.repository.findPage({
+        ...filter,
+        sort: query.sort,
+        limit: query.limit,
+        offset: (query.page - 1) * query.limit,
+        count: true,
+      });
+      found = counted;
+      page = query.page;
+      total = counted.total ?? 0;
+    }
+    const last = found.rows[found.rows.length - 1];
+    const nextCursor =
+      found.more && last
+        ? encodeCursor({ date: last.date, symbol: last.symbol, page, total }, scope)
+        : null;
     return withJsonText(
       {
-        data: rows,
+        data: found.rows,
         pagination: {
-          page: query.page,
+          page,
           limit: query.limit,
           total,
           totalPages: Math.ceil(total / query.limit),
+          nextCursor,
         },
       },
       barPageJson,

@@ -27,10 +27,22 @@ export class PaginationDto {
   page!: number;
   @ApiProperty({ example: 100 })
   limit!: number;
-  @ApiProperty({ example: 252, description: 'Rows matching the filters' })
+  @ApiProperty({
+    example: 252,
+    description:
+      'Rows matching the filters (in cursor mode: as counted for the first page, not recomputed)',
+  })
   total!: number;
   @ApiProperty({ example: 3 })
   totalPages!: number;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: 'WzEsIjIwMjQtMDUtMjQiLCJBQVBMIiwxLDI1Ml0.3q2-7w_1Bq0vX9yQm1lT5A',
+    description:
+      'Pass as `cursor` to get the rows after this page (keyset, no OFFSET); null on the last page. Opaque, bound to the filter and sort.',
+  })
+  nextCursor!: string | null;
 }
 
 export class BarPageDto {

@@ -88,6 +88,20 @@ export class PageQueryDto {
 export class ListBarsQueryDto extends IntersectionType(BarFilterQueryDto, PageQueryDto) {
   static parseQuery = parseListBarsQuery;
 
+  /** Several symbols (comma list, at most 100), exclusive with `symbol`; ordered by date, then symbol. */
+  @ApiPropertyOptional({ type: String, example: 'AAPL,MSFT,BRK.B' })
+  symbols?: string[];
+
+  /**
+   * Keyset pagination: the `pagination.nextCursor` of the previous page. With a cursor `page` is
+   * ignored and no OFFSET is used (page 5 000 costs what page 1 costs). Bound to the filter and
+   * sort it was issued for; anything else is 400 INVALID_CURSOR.
+   */
+  @ApiPropertyOptional({
+    example: 'WzEsIjIwMjQtMDUtMjQiLCJBQVBMIiwxLDI1Ml0.3q2-7w_1Bq0vX9yQm1lT5A',
+  })
+  cursor?: string;
+
   /** Rows per page, 1-1000. */
   @ApiPropertyOptional({ type: 'integer', example: 100 })
   @IsOptional()

@@ -4,6 +4,10 @@ import { SYMBOL_PATTERN } from '@app/ingest';
 /** What GET /api/v1/data's query parameters parse to (ListBarsQueryDto describes them). */
 export interface ListBarsQuery {
   symbol?: string;
+  /** Any of these (comma list, at most MAX_SYMBOLS); exclusive with `symbol`. */
+  symbols?: string[];
+  /** Keyset pagination: continue after the page that returned this nextCursor. */
+  cursor?: string;
   start_date?: string;
   end_date?: string;
   page: number;
@@ -11,12 +15,25 @@ export interface ListBarsQuery {
   sort: 'asc' | 'desc';
 }
 
-const KNOWN = new Set(['symbol', 'start_date', 'end_date', 'page', 'limit', 'sort']);
+const KNOWN = new Set([
+  'symbol',
+  'symbols',
+  'start_date',
+  'end_date',
+  'page',
+  'limit',
+  'sort',
+  'cursor',
+]);
+export const MAX_SYMBOLS = 100;
 const ISO_DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
 const MAX_PAGE = 10_000_000;
 
 export const MESSAGES = {
   symbol: 'symbol must be 1-32 characters of A-Z 0-9 . - ^ = _ / :',
+  symbols: `symbols must be a comma list of 1 to ${MAX_SYMBOLS} symbols, each 1-32 characters of A-Z 0-9 . - ^ = _ / :`,
+  exclusive: 'give symbol or symbols, not both',
+  cursor: 'cursor must be the pagination.nextCursor of an earlier page',
   date: (name: string) => `${name} must be a real date written YYYY-MM-DD`,
   order: 'end_date must not be before start_date',
   page: 'page must be a whole number >= 1',
@@ -37,6 +54,17 @@ export function isIsoDay(value: unknown): value is string {
   const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
   const days = month === 2 ? (leap ? 29 : 28) : [4, 6, 9, 11].includes(month) ? 30 : 31;
   return day <= days;
+}
+
+/**
+ * `symbols=AAPL,msft, BRK.B`: trimmed, upper-cased, duplicates dropped, order kept; undefined
+ * when it is not a list of 1..MAX_SYMBOLS valid symbols.
+ */
+export function parseSymbolList(value: unknown): string[] | undefined {
+  if (typeof value !== 'string') return undefined;
+  const symbols = [...new Set(value.split(',').map((s) => s.trim().toUpperCase()))];
+  if (symbols.length < 1 || symbols.length > MAX_SYMBOLS) return undefined;
+  return symbols.every((s) => SYMBOL_PATTERN.test(s)) ? symbols : undefined;
 }
 
 /** A whole number as class-transformer's Number() conversion reads it ("10", " 10", "1e1"). */
@@ -66,6 +94,12 @@ export function parseListBarsQuery(query: Record<string, unknown>): ListBarsQuer
     if (s !== undefined && SYMBOL_PATTERN.test(s)) out.symbol = s;
     else fail('symbol', MESSAGES.symbol);
   }
+  if (query.symbols !== undefined) {
+    const symbols = parseSymbolList(query.symbols);
+    if (symbols === undefined) fail('symbols', MESSAGES.symbols);
+    else if (symbol !== undefined) fail('symbols', MESSAGES.exclusive);
+    else out.symbols = symbols;
+  }
   for (const name of ['start_date', 'end_date'] as const) {
     const value = query[name];
     if (value === undefined) continue;
@@ -89,6 +123,11 @@ export function parseListBarsQuery(query: Record<string, unknown>): ListBarsQuer
   if (query.sort !== undefined) {
     if (query.sort === 'asc' || query.sort === 'desc') out.sort = query.sort;
     else fail('sort', MESSAGES.sort);
+  }
+  if (query.cursor !== undefined) {
+    // Its content is checked against the filter by the service (400 INVALID_CURSOR).
+    if (typeof query.cursor === 'string') out.cursor = query.cursor;
+    else fail('cursor', MESSAGES.cursor);
   }
   if (errors.length) throw invalidParameters(errors);
   return out;
