@@ -11,7 +11,10 @@ import createClient from 'openapi-fetch';
 import type { components, paths } from './generated/openapi';
 
 type Schemas = components['schemas'];
-type Client = ReturnType<typeof createClient<paths>>;
+/** A client that asks for JSON (a route may offer CSV too: this one only sees the JSON body). */
+type Client = ReturnType<typeof createClient<paths, 'application/json'>>;
+/** A client that reads CSV bodies as text. */
+type CsvClient = ReturnType<typeof createClient<paths, 'text/csv'>>;
 
 /** True only when A and B are the same type (`any` equals nothing but `any`). */
 type Equals<A, B> =
@@ -25,9 +28,11 @@ function expectType<Expected>() {
   ): Actual => value;
 }
 
-/** A failed call: its problem+json body is typed too. */
-function fail(error: Schemas['ProblemDto'] | undefined): never {
-  const code: string | undefined = error?.code;
+/** A failed call: its body is the problem+json document. */
+function fail(error: unknown): never {
+  const code: Schemas['ProblemDto']['code'] | undefined = (
+    error as Schemas['ProblemDto'] | undefined
+  )?.code;
   throw new Error(`request failed: ${code ?? 'no problem body'}`);
 }
 
@@ -86,9 +91,21 @@ async function uploadReport(api: Client) {
   return upload;
 }
 
+/** GET /api/v1/data with `Accept: text/csv`: the page as CSV text. */
+async function listBarsAsCsv(_api: Client, csvApi: CsvClient) {
+  const { data: csv, error } = await csvApi.GET('/api/v1/data', {
+    params: { query: { symbol: 'AAPL' } },
+    headers: { Accept: 'text/csv' },
+    parseAs: 'text',
+  });
+  if (csv === undefined) return fail(error);
+  expectType<string>()(csv);
+  return csv;
+}
+
 /** GET /api/v1/uploads/{id}/errors: CSV text, not JSON. */
-async function rejectedRows(api: Client) {
-  const { data: csv, error } = await api.GET('/api/v1/uploads/{id}/errors', {
+async function rejectedRows(_api: Client, csvApi: CsvClient) {
+  const { data: csv, error } = await csvApi.GET('/api/v1/uploads/{id}/errors', {
     params: { path: { id: '0b8e6c1e-6d6c-4a4e-9d8e-2f1f0f3c2a11' } },
     parseAs: 'text',
   });
@@ -106,13 +123,20 @@ async function health(api: Client) {
   return [live.data, ready.data] as const;
 }
 
-export const calls = { listBars, oneBar, listUploads, uploadReport, rejectedRows, health };
+export const calls: Record<string, (api: Client, csvApi: CsvClient) => Promise<unknown>> = {
+  listBars,
+  listBarsAsCsv,
+  oneBar,
+  listUploads,
+  uploadReport,
+  rejectedRows,
+  health,
+};
 
-/** A client for a running server, e.g. `runAll('http://localhost:3000')`. */
+/** Every call against a running server, e.g. `runAll('http://localhost:3000')`. */
 export async function runAll(baseUrl: string, apiKey?: string): Promise<void> {
-  const api = createClient<paths>({
-    baseUrl,
-    headers: apiKey ? { 'X-API-Key': apiKey } : {},
-  });
-  for (const call of Object.values(calls)) await call(api);
+  const headers = apiKey ? { 'X-API-Key': apiKey } : {};
+  const api = createClient<paths, 'application/json'>({ baseUrl, headers });
+  const csvApi = createClient<paths, 'text/csv'>({ baseUrl, headers });
+  for (const call of Object.values(calls)) await call(api, csvApi);
 }
