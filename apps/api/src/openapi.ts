@@ -2,7 +2,7 @@ import { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { API_KEY_SCHEME, BEARER_SCHEME } from './security/security.decorators';
+import { API_KEY_SCHEME, BEARER_SCHEME, PUBLIC_OPERATION } from './security/security.decorators';
 
 /**
  * The version OpenAPI states is the package's (package.json, the one source of truth; the
@@ -27,6 +27,10 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
         '(also in the X-Request-Id response header). See docs/API.md for the full guide.',
     )
     .setVersion(packageVersion())
+    .setLicense('MIT', 'https://opensource.org/licenses/MIT')
+    // Relative: the document is served by the API itself (/docs-json), so "/" is wherever it
+    // runs; a generated client is given its base URL by the caller.
+    .addServer('/', 'The server that serves this document')
     .addTag('historical-data', 'Daily bars: list, read, write, delete')
     .addTag('uploads', 'CSV uploads: streaming ingest, async jobs, audit')
     .addTag('health', 'Liveness and readiness for orchestrators')
@@ -50,10 +54,20 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
       BEARER_SCHEME,
     )
     .build();
-  return SwaggerModule.createDocument(app, config, {
+  const document = SwaggerModule.createDocument(app, config, {
     operationIdFactory: (controllerKey, methodKey) =>
       `${controllerKey.replace(/Controller$/, '')}_${methodKey}`,
   });
+  for (const item of Object.values(document.paths)) {
+    for (const method of ['get', 'put', 'post', 'delete', 'patch'] as const) {
+      const operation = item[method] as (Record<string, unknown> & object) | undefined;
+      if (operation?.[PUBLIC_OPERATION]) {
+        delete operation[PUBLIC_OPERATION];
+        operation.security = [];
+      }
+    }
+  }
+  return document;
 }
 
 /** Recursively sorted keys, so the committed docs/openapi.json diffs cleanly (house rule 7). */

@@ -10,3 +10,4 @@ export * from './timeout.interceptor';
 export * from './canonical-query';
 export * from './throttled-warning';
 export * from './json-text';
+export * from './allowed-methods';

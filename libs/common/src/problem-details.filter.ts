@@ -5,10 +5,12 @@ import {
   HttpException,
   HttpStatus,
   Logger,
+  NotFoundException,
 } from '@nestjs/common';
 import { redactUrl } from '@app/config';
 import { randomUUID } from 'node:crypto';
 import type { Request, Response } from 'express';
+import { allowedMethods } from './allowed-methods';
 import { AppError, ProblemFieldError } from './app.error';
 import { ERROR_STATUS, ErrorCode, problemTypeFor, titleFor } from './error-codes';
 import { bodyParserError } from './json-body.middleware';
@@ -33,6 +35,7 @@ const CODE_FOR_STATUS: Partial<Record<number, ErrorCode>> = {
   [HttpStatus.BAD_REQUEST]: 'VALIDATION_ERROR',
   [HttpStatus.NOT_FOUND]: 'NOT_FOUND',
   [HttpStatus.METHOD_NOT_ALLOWED]: 'METHOD_NOT_ALLOWED',
+  [HttpStatus.NOT_ACCEPTABLE]: 'NOT_ACCEPTABLE',
   [HttpStatus.PAYLOAD_TOO_LARGE]: 'PAYLOAD_TOO_LARGE',
   [HttpStatus.UNSUPPORTED_MEDIA_TYPE]: 'UNSUPPORTED_MEDIA_TYPE',
   [HttpStatus.SERVICE_UNAVAILABLE]: 'NOT_READY',
@@ -65,6 +68,21 @@ function errnoCode(err: unknown): string | undefined {
 }
 
 /**
+ * No route matched, but the path has routes for other methods (`PUT /api/v1/data`): that is a 405
+ * with `Allow`, not a 404. Resource 404s (NotFoundError) are AppErrors and never get here.
+ */
+function methodNotAllowed(exception: unknown, req: Request): AppError | undefined {
+  if (!(exception instanceof NotFoundException) || exception instanceof AppError) return undefined;
+  const allow = allowedMethods(req);
+  if (allow.length === 0 || allow.includes(req.method)) return undefined;
+  return new AppError(
+    'METHOD_NOT_ALLOWED',
+    `${req.method} is not supported on ${req.path}; it answers ${allow.join(', ')}.`,
+    { headers: { Allow: allow.join(', ') } },
+  );
+}
+
+/**
  * The one global filter (house rule 5): every error leaves as RFC 9457 problem+json with a
  * stable `code` and the `requestId`. Unknown errors become 500 with an error id; their stack
  * is logged, never sent.
@@ -73,11 +91,12 @@ function errnoCode(err: unknown): string | undefined {
 export class ProblemDetailsFilter implements ExceptionFilter {
   private readonly logger = new Logger('ProblemDetails');
 
-  catch(exception: unknown, host: ArgumentsHost): void {
+  catch(caught: unknown, host: ArgumentsHost): void {
     const ctx = host.switchToHttp();
     const req = ctx.getRequest<Request>();
     const res = ctx.getResponse<Response>();
     const requestId = assignRequestId(req, res);
+    const exception = methodNotAllowed(caught, req) ?? caught;
     const problem = this.toProblem(exception, req, requestId);
 
     if (res.headersSent) {

@@ -3,6 +3,11 @@ import { ApiProperty, ApiPropertyOptional, ApiResponse } from '@nestjs/swagger';
 import { ERROR_STATUS, ErrorCode, problemTypeFor, titleFor } from './error-codes';
 
 export class ProblemFieldErrorDto {
+  @ApiPropertyOptional({
+    example: 3,
+    description: 'Position of the element in a request array (bulk writes, 0-based)',
+  })
+  index?: number;
   @ApiPropertyOptional({ example: 'limit' })
   field?: string;
   @ApiPropertyOptional({ example: 'INVALID_DATE' })

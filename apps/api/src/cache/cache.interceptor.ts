@@ -6,12 +6,14 @@ import {
   UseInterceptors,
   applyDecorators,
 } from '@nestjs/common';
-import { canonicalQuery, jsonText } from '@app/common';
+import { AppError, canonicalQuery, jsonText } from '@app/common';
 import type { Request, Response } from 'express';
 import { from, map, mergeMap, Observable } from 'rxjs';
 import { ANY_SYMBOL, EPOCH, ResponseCache } from './response-cache.service';
 import type { CachedEntry } from './response-cache.store';
 import { parseSymbolList } from '../historical-data/dto/list-bars.query.parser';
+import { barPageCsv } from '../historical-data/bar.csv';
+import type { BarPage } from '../historical-data/historical-data.service';
 
 /** The cache key of a GET: its path and its query parameters in a stable order. */
 export function cacheKey(req: Request): string {
@@ -20,19 +22,65 @@ export function cacheKey(req: Request): string {
 
 type EtagFn = (body: string, encoding: 'utf8') => string | undefined;
 
+/** How a response body is written, and the cache-key suffix that keeps it apart from others. */
+export interface Representation {
+  contentType: string;
+  /** Appended to the cache key: a body cached as one representation is never sent as another. */
+  keySuffix: string;
+  write(body: unknown): string;
+}
+
+export const JSON_REPRESENTATION: Representation = {
+  contentType: 'application/json; charset=utf-8',
+  keySuffix: '',
+  write: jsonText,
+};
+
+const CSV_REPRESENTATION: Representation = {
+  contentType: 'text/csv; charset=utf-8',
+  keySuffix: '#csv',
+  write: (body) => barPageCsv(body as BarPage),
+};
+
+/**
+ * GET /api/v1/data's content negotiation: JSON (the default), or the page as CSV; anything else
+ * is a 406. The usual headers (none, any type, exactly JSON) are decided without parsing Accept.
+ */
+export function negotiateBarPage(req: Request): Representation {
+  const accept = req.headers.accept;
+  if (accept === undefined || accept === '*/*' || accept === 'application/json') {
+    return JSON_REPRESENTATION;
+  }
+  const type = req.accepts(['application/json', 'text/csv']);
+  if (type === 'application/json') return JSON_REPRESENTATION;
+  if (type === 'text/csv') return CSV_REPRESENTATION;
+  throw new AppError(
+    'NOT_ACCEPTABLE',
+    `${req.path} answers application/json or text/csv; Accept: ${accept} allows neither.`,
+  );
+}
+
 /** A handler's result serialised once, with its ETag computed once (Express's own format). */
-export function serialise(req: Request, body: unknown): { body: string; etag: string } {
-  const json = jsonText(body);
+export function serialise(
+  req: Request,
+  body: unknown,
+  representation = JSON_REPRESENTATION,
+): { body: string; etag: string } {
+  const text = representation.write(body);
   const etagOf = req.app.get('etag fn') as EtagFn | undefined;
-  return { body: json, etag: etagOf?.(json, 'utf8') ?? '' };
+  return { body: text, etag: etagOf?.(text, 'utf8') ?? '' };
 }
 
 /**
  * Hands a serialised body to Express: with Content-Type and ETag already set, res.send neither
  * serialises nor hashes it again, and still answers 304 to a matching If-None-Match.
  */
-function send(res: Response, entry: { body: string; etag: string }): string {
-  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+function send(
+  res: Response,
+  entry: { body: string; etag: string },
+  representation = JSON_REPRESENTATION,
+): string {
+  res.setHeader('Content-Type', representation.contentType);
   if (entry.etag) res.setHeader('ETag', entry.etag);
   return entry.body;
 }
@@ -60,23 +108,29 @@ abstract class CacheInterceptor implements NestInterceptor {
     before: number[],
   ): Promise<[string, number][] | undefined>;
 
+  /** How this route's body is written for this request (JSON unless a route negotiates). */
+  protected representation(_req: Request, _res: Response): Representation {
+    return JSON_REPRESENTATION;
+  }
+
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const http = context.switchToHttp();
     const req = http.getRequest<Request>();
     const res = http.getResponse<Response>();
+    const as = this.representation(req, res);
     if (!this.cache.enabled)
-      return next.handle().pipe(map((body) => send(res, serialise(req, body))));
-    const key = cacheKey(req);
+      return next.handle().pipe(map((body) => send(res, serialise(req, body, as), as)));
+    const key = cacheKey(req) + as.keySuffix;
     return from(this.read(key, req)).pipe(
       mergeMap((found) =>
         found.entry
-          ? [send(res, found.entry)]
+          ? [send(res, found.entry, as)]
           : next.handle().pipe(
               mergeMap(async (body: unknown) => {
-                const entry = serialise(req, body);
+                const entry = serialise(req, body, as);
                 const deps = found.before && (await this.stamp(body, found.symbols, found.before));
                 if (deps) await this.cache.remember(key, { ...entry, deps });
-                return send(res, entry);
+                return send(res, entry, as);
               }),
             ),
       ),
@@ -97,6 +151,12 @@ abstract class CacheInterceptor implements NestInterceptor {
 /** GET /api/v1/data: the response depends on the symbol(s) filtered on, or on every symbol. */
 @Injectable()
 export class ListCacheInterceptor extends CacheInterceptor {
+  protected override representation(req: Request, res: Response): Representation {
+    // Shared caches must not hand a CSV body to a JSON client or the other way round.
+    res.vary('Accept');
+    return negotiateBarPage(req);
+  }
+
   protected dependsOn(req: Request): string[] {
     const raw = req.query.symbol;
     if (typeof raw === 'string' && raw.trim()) return [EPOCH, raw.trim().toUpperCase()];

@@ -1,6 +1,8 @@
 import { ApiProblems, AppError } from '@app/common';
 import { Controller, Get } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Public } from '../security/security.decorators';
+import { LivenessDto, ReadinessDto } from './dto/health.dto';
 import { ShutdownService } from './shutdown.service';
 import {
   HealthCheck,
@@ -27,23 +29,22 @@ export class HealthController {
   ) {}
 
   @Get()
+  @Public()
   @ApiOperation({ summary: 'Liveness', description: 'The process answers. No I/O.' })
-  @ApiOkResponse({ schema: { example: { status: 'ok' } } })
+  @ApiOkResponse({ type: LivenessDto })
   live(): { status: 'ok' } {
     return { status: 'ok' };
   }
 
   @Get('ready')
-  @HealthCheck()
+  @Public()
+  // Terminus documents its own 503 body; ours is the NOT_READY problem, documented below.
+  @HealthCheck({ noCache: true, swaggerDocumentation: false })
   @ApiOperation({
     summary: 'Readiness',
     description: `200 when the database (and Redis, when REDIS_URL is set) answer within ${READINESS_DB_TIMEOUT_MS} ms, else 503 problem+json with the failing checks; 503 as soon as shutdown starts.`,
   })
-  @ApiOkResponse({
-    schema: {
-      example: { status: 'ok', info: { database: { status: 'up' } }, error: {}, details: {} },
-    },
-  })
+  @ApiOkResponse({ type: ReadinessDto })
   @ApiProblems('NOT_READY')
   ready(): Promise<HealthCheckResult> {
     if (this.shutdown.isDraining) {

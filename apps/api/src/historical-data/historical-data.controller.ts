@@ -28,8 +28,10 @@ import {
   ApiParam,
   ApiTags,
   ApiHeader,
+  getSchemaPath,
 } from '@nestjs/swagger';
 import type { Request } from 'express';
+import { BAR_CSV_HEADER } from './bar.csv';
 import { BarDto, BarPageDto, DeleteResultDto, WriteReportDto } from './dto/bar.dto';
 import { BarInputDto, BarPatchDto } from './dto/bar-input.dto';
 import { BarFilterQueryDto, ListBarsQueryDto } from './dto/list-bars.query.dto';
@@ -70,10 +72,23 @@ export class HistoricalDataController {
   @ApiOperation({
     summary: 'List bars',
     description:
-      'Bars filtered by symbol and an inclusive date range, ordered by date then symbol (`sort=desc` reverses both), one page at a time.',
+      'Bars filtered by symbol and an inclusive date range, ordered by date then symbol (`sort=desc` reverses both), one page at a time. ' +
+      'JSON by default; `Accept: text/csv` gets the page as CSV; any other Accept is a 406.',
   })
-  @ApiOkResponse({ type: BarPageDto })
-  @ApiProblems('VALIDATION_ERROR')
+  @ApiExtraModels(BarPageDto)
+  @ApiOkResponse({
+    description:
+      'The page as JSON, or with `Accept: text/csv` its bars as CSV (the export columns; paging parameters as for JSON)',
+    content: {
+      'application/json': { schema: { $ref: getSchemaPath(BarPageDto) } },
+      'text/csv': {
+        schema: { type: 'string' },
+        example: `${BAR_CSV_HEADER}AAPL,2024-01-02,187.15,188.44,183.89,185.64,184.73,82488700\n`,
+      },
+    },
+    headers: { Vary: { description: 'Accept (and Accept-Encoding)', schema: { type: 'string' } } },
+  })
+  @ApiProblems('VALIDATION_ERROR', 'NOT_ACCEPTABLE')
   list(@Query() query: ListBarsQueryDto): Promise<BarPage> {
     return this.service.list(query);
   }

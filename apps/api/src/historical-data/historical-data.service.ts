@@ -43,6 +43,48 @@ function toRawBar(element: unknown): RawBar | undefined {
   };
 }
 
+/**
+ * The members a bar body may have. `id` is what GET answers with, accepted so that a bar read can
+ * be sent back as it is: ignored by POST (the store assigns ids), checked against the path by
+ * PUT and PATCH.
+ */
+const BODY_FIELDS = new Set([...BAR_FIELDS, 'adj_close', 'id']);
+const BODY_FIELD_LIST = 'symbol, date, open, high, low, close, adjClose (or adj_close), volume';
+
+/** At most this many entries in a 400's errors[] (a 10 000-bar array may repeat one mistake). */
+const MAX_LISTED_ERRORS = 1000;
+
+/** Members of a body element that are no bar field, each as a problem entry (none: empty). */
+function unknownFields(o: object, index?: number): ProblemFieldError[] {
+  const found: ProblemFieldError[] = [];
+  for (const field in o) {
+    if (!BODY_FIELDS.has(field)) {
+      found.push({
+        ...(index === undefined ? {} : { index }),
+        field,
+        message: `${field} is not a bar field (${BODY_FIELD_LIST})`,
+      });
+    }
+  }
+  return found;
+}
+
+/** PUT/PATCH: no unknown member, and an `id` in the body must be the one in the path. */
+function checkSingleBody(body: unknown, id: number): void {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return;
+  const errors = unknownFields(body);
+  const bodyId = (body as { id?: unknown }).id;
+  if (bodyId !== undefined && bodyId !== id) {
+    errors.push({
+      field: 'id',
+      message: `id in the body (${JSON.stringify(bodyId)}) is not ${id}`,
+    });
+  }
+  if (errors.length) {
+    throw new ValidationError(`Invalid bar: ${errors.map((e) => e.field).join(', ')}.`, errors);
+  }
+}
+
 function notAnObject(): ValidationError {
   return new ValidationError('The body must be a bar object.', [
     { field: 'body', message: 'expected a JSON object' },
@@ -148,14 +190,37 @@ export class HistoricalDataService {
         { field: 'body', message: 'expected at least one bar' },
       ]);
     }
-    const notObjects: ProblemFieldError[] = [];
+    // Malformed elements (not objects, or with members no bar has) refuse the whole request:
+    // a misspelt or unsupported field must not be dropped silently (`vwap`, `adjclose`).
+    const malformed: ProblemFieldError[] = [];
     const raws = body.map((element: unknown, index) => {
       const raw = toRawBar(element);
-      if (!raw)
-        notObjects.push({ field: `[${index}]`, message: 'each element must be a bar object' });
+      if (!raw) {
+        malformed.push({
+          index,
+          field: `[${index}]`,
+          message: 'each element must be a bar object',
+        });
+      } else {
+        for (const field in element as object) {
+          if (!BODY_FIELDS.has(field)) {
+            malformed.push(...unknownFields(element as object, index));
+            break;
+          }
+        }
+      }
       return raw ?? {};
     });
-    if (notObjects.length) throw new ValidationError('Some elements are not objects.', notObjects);
+    if (malformed.length) {
+      const elements = new Set(malformed.map((e) => e.index)).size;
+      throw new ValidationError(
+        `${elements} of ${body.length} elements are not valid bar objects; nothing was written.` +
+          (malformed.length > MAX_LISTED_ERRORS
+            ? ` The first ${MAX_LISTED_ERRORS} of ${malformed.length} problems are listed.`
+            : ''),
+        malformed.slice(0, MAX_LISTED_ERRORS),
+      );
+    }
 
     const report = await this.writer.write(raws, {
       onConflict: query.onConflict,
@@ -176,12 +241,14 @@ export class HistoricalDataService {
   }
 
   async replace(id: number, body: unknown): Promise<Bar> {
+    checkSingleBody(body, id);
     return this.save(id, () => this.validateOne(toRawBar(body)));
   }
 
   async patch(id: number, body: unknown): Promise<Bar> {
     const patch = toRawBar(body);
     if (!patch) throw notAnObject();
+    checkSingleBody(body, id);
     return this.save(id, (current) => {
       const merged: RawBar = { ...toRecord(current) };
       for (const field of BAR_FIELDS) if (patch[field] !== undefined) merged[field] = patch[field];

@@ -27,6 +27,7 @@ import {
 import type { Request, Response } from 'express';
 import { Readable } from 'node:stream';
 import { ListUploadsQueryDto, UploadQueryDto } from './dto/upload.query.dto';
+import { UploadAcceptedDto, UploadPageDto, UploadReportDto, UploadViewDto } from './dto/upload.dto';
 import { UploadAccepted, UploadReport, UploadService, UploadView } from './upload.service';
 import { ByteLimit, lingeringCloseAfterResponse } from './upload-source';
 import { fingerprint, IdempotencyService } from '../idempotency/idempotency.service';
@@ -77,42 +78,11 @@ export class UploadController {
     required: false,
     description: '`respond-async` to process in the background',
   })
-  @ApiOkResponse({
-    description: 'The report',
-    schema: {
-      example: {
-        uploadId: '0b8e6c1e-6d6c-4a4e-9d8e-2f1f0f3c2a11',
-        status: 'completed',
-        rows: 3,
-        inserted: 2,
-        updated: 0,
-        skipped: 0,
-        failed: 1,
-        errors: [
-          {
-            line: 4,
-            column: 'High',
-            value: '9',
-            code: 'HIGH_BELOW_LOW',
-            message: 'high 9 is below low 12',
-          },
-        ],
-        errorsTruncated: false,
-        errorCounts: { HIGH_BELOW_LOW: 1 },
-        dryRun: false,
-        durationMs: 12,
-      },
-    },
-  })
+  @ApiOkResponse({ type: UploadReportDto, description: 'The report' })
   @ApiAcceptedResponse({
-    description: 'Queued (async)',
-    schema: {
-      example: {
-        uploadId: '0b8e6c1e-6d6c-4a4e-9d8e-2f1f0f3c2a11',
-        status: 'queued',
-        statusUrl: '/api/v1/uploads/0b8e6c1e-6d6c-4a4e-9d8e-2f1f0f3c2a11',
-      },
-    },
+    type: UploadAcceptedDto,
+    description: 'Queued (async); `Location` is the status URL',
+    headers: { Location: { description: 'The status URL', schema: { type: 'string' } } },
   })
   @ApiHeader({
     name: 'Idempotency-Key',
@@ -183,6 +153,7 @@ export class UploadController {
     summary: 'List uploads (audit)',
     description: 'Newest first: who, when, file, size, counts, status.',
   })
+  @ApiOkResponse({ type: UploadPageDto })
   @ApiProblems('VALIDATION_ERROR')
   list(@Query() query: ListUploadsQueryDto) {
     return this.service.list(query);
@@ -192,6 +163,7 @@ export class UploadController {
   @Read()
   @ApiOperation({ summary: 'Status, progress and report of one upload' })
   @ApiParam({ name: 'id', example: '0b8e6c1e-6d6c-4a4e-9d8e-2f1f0f3c2a11' })
+  @ApiOkResponse({ type: UploadViewDto })
   @ApiProblems('NOT_FOUND')
   get(@Param('id') id: string): Promise<UploadView> {
     return this.service.get(id);
@@ -207,6 +179,22 @@ export class UploadController {
   })
   @ApiParam({ name: 'id', example: '0b8e6c1e-6d6c-4a4e-9d8e-2f1f0f3c2a11' })
   @ApiProduces('text/csv')
+  @ApiOkResponse({
+    description: 'The rejected rows (a header only when there were none)',
+    content: {
+      'text/csv': {
+        schema: { type: 'string' },
+        example:
+          'line,code,column,value,message,record\n4,HIGH_BELOW_LOW,High,9,high 9 is below low 12,"AAPL,2024-01-03,10,9,12,10,100"\n',
+      },
+    },
+    headers: {
+      'Content-Disposition': {
+        description: 'attachment; filename="upload-<id>-rejected.csv"',
+        schema: { type: 'string' },
+      },
+    },
+  })
   @ApiProblems('NOT_FOUND')
   async errors(
     @Param('id') id: string,

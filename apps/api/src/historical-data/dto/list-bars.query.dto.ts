@@ -75,9 +75,11 @@ export class PageQueryDto {
   @ApiPropertyOptional({ type: 'integer', example: 1 })
   @IsOptional()
   @Type(() => Number)
-  @IsInt({ message: 'page must be a whole number >= 1' })
-  @Min(1, { message: 'page must be a whole number >= 1' })
+  // class-validator checks a property bottom-up and stops at the first failure: the type check
+  // goes last, so `page=abc` is told it must be a whole number, not that it is too large.
   @Max(10_000_000, { message: 'page must be at most 10000000' })
+  @Min(1, { message: 'page must be a whole number >= 1' })
+  @IsInt({ message: 'page must be a whole number >= 1' })
   page: number = 1;
 }
 

@@ -10,7 +10,7 @@ export const CONFLICT_MODES = ['update', 'skip', 'error'] as const;
 
 export class WriteBarsQueryDto {
   /** What to do when (symbol, date) is already stored: update it, skip the row, or fail the row. */
-  @ApiPropertyOptional({ example: 'update' })
+  @ApiPropertyOptional({ enum: CONFLICT_MODES, example: 'update' })
   @IsOptional()
   @IsIn(CONFLICT_MODES, { message: 'onConflict must be update, skip or error' })
   onConflict: (typeof CONFLICT_MODES)[number] = 'update';
