@@ -42,8 +42,13 @@ describe('API documentation', () => {
     const doc = await t.http.get('/docs-json').expect(200);
     expect(Object.keys(doc.body.paths).sort()).toEqual([
       '/api/v1/data',
+      '/api/v1/data/aggregate',
       '/api/v1/data/upload',
       '/api/v1/data/{id}',
+      '/api/v1/symbols',
+      '/api/v1/symbols/{symbol}',
+      '/api/v1/symbols/{symbol}/gaps',
+      '/api/v1/symbols/{symbol}/latest',
       '/api/v1/uploads',
       '/api/v1/uploads/{id}',
       '/api/v1/uploads/{id}/errors',
@@ -52,12 +57,14 @@ describe('API documentation', () => {
     ]);
     const list = doc.body.paths['/api/v1/data'].get;
     expect(list.parameters.map((p: { name: string }) => p.name).sort()).toEqual([
+      'cursor',
       'end_date',
       'limit',
       'page',
       'sort',
       'start_date',
       'symbol',
+      'symbols',
     ]);
     expect(list.responses['400'].content['application/problem+json']).toBeDefined();
     const create = doc.body.paths['/api/v1/data'].post;

@@ -7,6 +7,7 @@ import { HealthModule } from './health/health.module';
 import { IdempotencyModule } from './idempotency/idempotency.module';
 import { HistoricalDataModule } from './historical-data/historical-data.module';
 import { SecurityModule } from './security/security.module';
+import { SymbolsModule } from './symbols/symbols.module';
 import { UploadModule } from './upload/upload.module';
 
 export interface AppOptions extends AppConfigOptions {
@@ -29,6 +30,7 @@ export class AppModule {
         IdempotencyModule,
         HealthModule,
         HistoricalDataModule,
+        SymbolsModule,
         UploadModule,
       ],
     };

@@ -4,6 +4,8 @@ import type { QueryRunner } from 'typeorm';
 /** Which bars a committed write touched: these symbols, or (a filter without symbol) any. */
 export type ChangedSymbols = ReadonlySet<string> | 'all';
 export type ChangeListener = (changed: ChangedSymbols) => Promise<void>;
+/** Work that must be part of a write transaction itself (derived tables), run just before COMMIT. */
+export type CommitHook = (tx: QueryRunner) => Promise<void>;
 
 /**
  * Tells listeners (the response cache) which symbols a transaction changed, once it has committed
@@ -15,9 +17,20 @@ export type ChangeListener = (changed: ChangedSymbols) => Promise<void>;
 export class DataChanges {
   private readonly pending = new WeakMap<QueryRunner, Set<string> | 'all'>();
   private readonly listeners: ChangeListener[] = [];
+  private readonly hooks: CommitHook[] = [];
 
   subscribe(listener: ChangeListener): void {
     this.listeners.push(listener);
+  }
+
+  /** `hook` runs inside every transaction, after its work and before COMMIT (see TransactionRunner). */
+  beforeCommit(hook: CommitHook): void {
+    this.hooks.push(hook);
+  }
+
+  /** The transaction's work is done: let the hooks add theirs before it commits. */
+  async prepare(tx: QueryRunner): Promise<void> {
+    for (const hook of this.hooks) await hook(tx);
   }
 
   touched(tx: QueryRunner, symbols: Iterable<string> | 'all'): void {

@@ -7,6 +7,7 @@ import { HistoricalDataRepository } from './historical-data.repository';
 import { IdempotencyRepository } from './idempotency.repository';
 import { RedisConnection } from './redis.connection';
 import { SchemaCheck } from './schema.check';
+import { SymbolsRepository } from './symbols.repository';
 import { TransactionRunner } from './transaction.runner';
 import { UploadsRepository } from './uploads.repository';
 
@@ -16,6 +17,7 @@ const PROVIDERS = [
   IdempotencyRepository,
   TransactionRunner,
   HistoricalDataRepository,
+  SymbolsRepository,
   UploadsRepository,
   RedisConnection,
 ];

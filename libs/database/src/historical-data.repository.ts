@@ -6,6 +6,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, QueryRunner } from 'typeorm';
 import { DataChanges } from './data-changes';
 import { ReadPool } from './read-pool';
+import { SymbolsRepository } from './symbols.repository';
 import { TransactionRunner } from './transaction.runner';
 import {
   Bar,
@@ -142,10 +143,77 @@ function where(
   return { sql: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params };
 }
 
-function symbolsOf(bars: readonly BarRecord[]): Set<string> {
-  const symbols = new Set<string>();
-  for (const bar of bars) symbols.add(bar.symbol);
-  return symbols;
+export type AggregateInterval = 'week' | 'month' | 'quarter' | 'year';
+
+export interface AggregateQuery {
+  symbols: readonly string[];
+  interval: AggregateInterval;
+  startDate?: string;
+  endDate?: string;
+}
+
+/** One symbol's bars over one period; periodStart is the period's first calendar day. */
+export interface AggregateRow {
+  symbol: string;
+  periodStart: string;
+  open: number;
+  high: number;
+  low: number;
+  close: number;
+  volume: number;
+  bars: number;
+}
+
+interface AggregateSqlRow {
+  symbol: string;
+  period_start: string;
+  open: number | string;
+  high: number | string;
+  low: number | string;
+  close: number | string;
+  volume: number | string;
+  bars: number | string;
+}
+
+/**
+ * The first calendar day of the period holding `date`, as YYYY-MM-DD text on both dialects (weeks
+ * start on Monday: MySQL's WEEKDAY() is 0 on Monday; SQLite's %w is 0 on Sunday, hence +6 mod 7).
+ */
+const PERIOD_START: Record<Dialect, Record<AggregateInterval, string>> = {
+  mysql: {
+    week: "DATE_FORMAT(DATE_SUB(`date`, INTERVAL WEEKDAY(`date`) DAY), '%Y-%m-%d')",
+    month: "DATE_FORMAT(`date`, '%Y-%m-01')",
+    quarter: "CONCAT(YEAR(`date`), '-', LPAD((QUARTER(`date`) - 1) * 3 + 1, 2, '0'), '-01')",
+    year: "DATE_FORMAT(`date`, '%Y-01-01')",
+  },
+  sqlite: {
+    week: "date(`date`, '-' || ((CAST(strftime('%w', `date`) AS INTEGER) + 6) % 7) || ' days')",
+    month: "strftime('%Y-%m-01', `date`)",
+    quarter:
+      "printf('%s-%02d-01', strftime('%Y', `date`), ((CAST(strftime('%m', `date`) AS INTEGER) - 1) / 3) * 3 + 1)",
+    year: "strftime('%Y-01-01', `date`)",
+  },
+};
+
+interface SymbolSpan {
+  rows: number;
+  first: string;
+  last: string;
+}
+
+/** Per symbol of a batch: how many rows, and its earliest and latest date. */
+function spansOf(bars: readonly BarRecord[]): Map<string, SymbolSpan> {
+  const spans = new Map<string, SymbolSpan>();
+  for (const { symbol, date } of bars) {
+    const span = spans.get(symbol);
+    if (!span) spans.set(symbol, { rows: 1, first: date, last: date });
+    else {
+      span.rows++;
+      if (date < span.first) span.first = date;
+      if (date > span.last) span.last = date;
+    }
+  }
+  return spans;
 }
 
 function flatten(bars: readonly BarRecord[]): unknown[] {
@@ -193,6 +261,7 @@ export class HistoricalDataRepository {
     private readonly transactions: TransactionRunner,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly changes: DataChanges,
+    private readonly summary: SymbolsRepository,
   ) {
     this.dialect = dataSource.options.type === 'mysql' ? 'mysql' : 'sqlite';
     this.reads = new ReadPool(dataSource);
@@ -249,6 +318,67 @@ export class HistoricalDataRepository {
     return rows.length ? toBar(rows[0]) : null;
   }
 
+  /** The latest bar of one symbol: one descending step on the (symbol, date) index. */
+  @TimedDb('find_latest')
+  async findLatest(symbol: string): Promise<Bar | null> {
+    const rows = await this.reads.query<BarRow>(
+      `SELECT ${COLUMNS} FROM historical_data WHERE symbol = ? ORDER BY \`date\` DESC LIMIT 1`,
+      [symbol],
+    );
+    return rows.length ? toBar(rows[0]) : null;
+  }
+
+  /** Every stored date of one symbol, ascending: read from the (symbol, date) index alone. */
+  @TimedDb('find_dates')
+  async findDates(symbol: string): Promise<string[]> {
+    const rows = await this.reads.query<{ date: string }>(
+      'SELECT `date` FROM historical_data WHERE symbol = ? ORDER BY `date`',
+      [symbol],
+    );
+    return rows.map((r) => r.date);
+  }
+
+  /**
+   * OHLCV per symbol and calendar period, computed by the database: one GROUP BY over the
+   * symbols' index ranges, then the first bar's open and the last bar's close fetched by their
+   * (symbol, date) keys. Only the period's start needs dialect-specific SQL (PERIOD_START).
+   */
+  @TimedDb('aggregate')
+  async aggregate(query: AggregateQuery): Promise<AggregateRow[]> {
+    const clauses = [`symbol IN (${Array(query.symbols.length).fill('?').join(', ')})`];
+    const params: unknown[] = [...query.symbols];
+    if (query.startDate !== undefined) {
+      clauses.push('`date` >= ?');
+      params.push(query.startDate);
+    }
+    if (query.endDate !== undefined) {
+      clauses.push('`date` <= ?');
+      params.push(query.endDate);
+    }
+    const period = PERIOD_START[this.dialect][query.interval];
+    const rows = await this.reads.query<AggregateSqlRow>(
+      `SELECT g.symbol, g.period_start, g.first_date, g.last_date, o.\`open\` AS \`open\`, g.high, g.low,
+              c.\`close\` AS \`close\`, g.volume, g.bars
+       FROM (SELECT symbol, ${period} AS period_start, MIN(\`date\`) AS first_date, MAX(\`date\`) AS last_date,
+                    MAX(high) AS high, MIN(low) AS low, SUM(volume) AS volume, COUNT(*) AS bars
+             FROM historical_data WHERE ${clauses.join(' AND ')} GROUP BY symbol, period_start) g
+       JOIN historical_data o ON o.symbol = g.symbol AND o.\`date\` = g.first_date
+       JOIN historical_data c ON c.symbol = g.symbol AND c.\`date\` = g.last_date
+       ORDER BY g.symbol, g.period_start`,
+      params,
+    );
+    return rows.map((r) => ({
+      symbol: r.symbol,
+      periodStart: r.period_start,
+      open: +r.open,
+      high: +r.high,
+      low: +r.low,
+      close: +r.close,
+      volume: +r.volume,
+      bars: +r.bars,
+    }));
+  }
+
   /**
    * Which of these (symbol, date) pairs are already stored, as barKey() strings. One flat
    * `symbol IN (...) AND date BETWEEN` lookup on the unique index (an OR per pair would exceed
@@ -293,9 +423,44 @@ export class HistoricalDataRepository {
     mode: ConflictMode,
     hint: WriteHint = {},
   ): Promise<WriteCounts> {
+    if (bars.length === 0) return { inserted: 0, updated: 0, skipped: 0 };
+    const spans = spansOf(bars);
+    this.changes.touched(tx, spans.keys());
+    const counts = await this.writeBatch(tx, bars, mode, hint);
+    this.summarise(tx, spans, counts.inserted, bars.length);
+    return counts;
+  }
+
+  /**
+   * Tells the summary what a batch did. After any batch every pair in it is stored, so its dates
+   * can only widen a symbol's bounds. The count change per symbol is exact from the statement's
+   * own counts when the batch holds one symbol, or was all inserts or all not; only a batch that
+   * is both mixed and spans several symbols needs those symbols recounted (see SymbolsRepository).
+   */
+  private summarise(
+    tx: QueryRunner,
+    spans: Map<string, SymbolSpan>,
+    inserted: number,
+    n: number,
+  ): void {
+    const known = spans.size === 1 || inserted === 0 || inserted === n;
+    for (const [symbol, span] of spans) {
+      if (!known) {
+        this.summary.recount(tx, symbol);
+        continue;
+      }
+      const added = spans.size === 1 ? inserted : inserted === 0 ? 0 : span.rows;
+      this.summary.grew(tx, symbol, added, span.first, span.last);
+    }
+  }
+
+  private async writeBatch(
+    tx: QueryRunner,
+    bars: readonly BarRecord[],
+    mode: ConflictMode,
+    hint: WriteHint,
+  ): Promise<WriteCounts> {
     const n = bars.length;
-    if (n === 0) return { inserted: 0, updated: 0, skipped: 0 };
-    this.changes.touched(tx, symbolsOf(bars));
 
     if (this.dialect === 'mysql' && (await this.detectIngestPath()) === 'load-data') {
       if (mode === 'skip' || mode === 'error' || !hint.expectConflicts) {
@@ -422,6 +587,8 @@ export class HistoricalDataRepository {
     previousSymbol: string,
   ): Promise<void> {
     this.changes.touched(tx, [previousSymbol, bar.symbol]);
+    this.summary.shrank(tx, previousSymbol, 1);
+    this.summary.grew(tx, bar.symbol, 1, bar.date, bar.date);
     await tx.query(
       `UPDATE historical_data SET symbol = ?, \`date\` = ?, \`open\` = ?, high = ?, low = ?, \`close\` = ?,
        adj_close = ?, volume = ?, updated_at = ${this.now} WHERE id = ?`,
@@ -439,6 +606,7 @@ export class HistoricalDataRepository {
     if (!row) return false;
     this.changes.touched(tx, [row.symbol]);
     const { affected = 0 } = await tx.query('DELETE FROM historical_data WHERE id = ?', [id], true);
+    if (affected > 0) this.summary.shrank(tx, row.symbol, affected);
     return affected > 0;
   }
 
@@ -449,7 +617,22 @@ export class HistoricalDataRepository {
       tx,
       filter.symbol ? [filter.symbol] : filter.symbols?.length ? [...filter.symbols] : 'all',
     );
+    // Without a symbol, what goes per symbol is counted first (the date index; on MySQL locking
+    // the rows so the count is the one the DELETE then removes).
+    const perSymbol: { symbol: string; n: number | string }[] = filter.symbol
+      ? []
+      : ((await tx.query(
+          `SELECT symbol, COUNT(*) AS n FROM historical_data ${sql} GROUP BY symbol${
+            this.dialect === 'mysql' ? ' FOR UPDATE' : ''
+          }`,
+          params,
+        )) as { symbol: string; n: number | string }[]);
     const { affected = 0 } = await tx.query(`DELETE FROM historical_data ${sql}`, params, true);
+    if (filter.symbol) {
+      if (affected > 0) this.summary.shrank(tx, filter.symbol, affected);
+    } else {
+      for (const r of perSymbol) this.summary.shrank(tx, r.symbol, Number(r.n));
+    }
     return affected;
   }
 

@@ -8,3 +8,4 @@ export * from './redis.connection';
 export * from './data-changes';
 export * from './idempotency.repository';
 export * from './schema.check';
+export * from './symbols.repository';

@@ -34,6 +34,7 @@ export class TransactionRunner {
       await tx.startTransaction();
       try {
         const result = await work(tx);
+        await this.changes.prepare(tx);
         throwIfPastDeadline();
         await tx.commitTransaction();
         await this.changes.committed(tx);

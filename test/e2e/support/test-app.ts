@@ -70,10 +70,12 @@ export class TestApp {
     await this.app.get(ResponseCache).clear();
     if (this.dialect === 'mysql') {
       await this.dataSource.query('TRUNCATE TABLE historical_data');
+      await this.dataSource.query('TRUNCATE TABLE symbols');
       await this.dataSource.query('TRUNCATE TABLE uploads');
       await this.dataSource.query('TRUNCATE TABLE idempotency_keys');
     } else {
       await this.dataSource.query('DELETE FROM historical_data');
+      await this.dataSource.query('DELETE FROM symbols');
       await this.dataSource.query('DELETE FROM uploads');
       await this.dataSource.query('DELETE FROM idempotency_keys');
       await this.dataSource.query("DELETE FROM sqlite_sequence WHERE name = 'historical_data'");

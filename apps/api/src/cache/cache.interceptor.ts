@@ -11,7 +11,7 @@ import type { Request, Response } from 'express';
 import { from, map, mergeMap, Observable } from 'rxjs';
 import { ANY_SYMBOL, EPOCH, ResponseCache } from './response-cache.service';
 import type { CachedEntry } from './response-cache.store';
-import { parseSymbolList } from '../historical-data/dto/list-bars.query.parser';
+import { parseSymbolList } from '../historical-data/dto/symbols.param';
 import { barPageCsv } from '../historical-data/bar.csv';
 import type { BarPage } from '../historical-data/historical-data.service';
 
@@ -191,5 +191,32 @@ export class ItemCacheInterceptor extends CacheInterceptor {
   }
 }
 
+/** More symbols than this in one request: depend on "*" instead of on each (never valid anyway). */
+const MAX_DEPENDENCIES = 100;
+
+/**
+ * The symbol catalogue and aggregates: the response depends on the symbols named in the path
+ * (`:symbol`) or the query (`symbol`, `symbols=A,B`), or on every symbol when none is named
+ * (GET /api/v1/symbols). Read from the raw request: this runs before the query is validated.
+ */
+@Injectable()
+export class SymbolsCacheInterceptor extends CacheInterceptor {
+  protected dependsOn(req: Request): string[] {
+    const params = req.params as Record<string, string | undefined>;
+    const { symbol, symbols } = req.query;
+    const raw = params.symbol ?? (typeof symbol === 'string' ? symbol : symbols);
+    const named = typeof raw === 'string' ? raw.split(',').map((s) => s.trim().toUpperCase()) : [];
+    const distinct = [...new Set(named.filter((s) => s !== ''))];
+    return distinct.length === 0 || distinct.length > MAX_DEPENDENCIES
+      ? [EPOCH, ANY_SYMBOL]
+      : [EPOCH, ...distinct];
+  }
+
+  protected stamp(_body: unknown, symbols: string[], before: number[]) {
+    return Promise.resolve(symbols.map((s, i): [string, number] => [s, before[i]]));
+  }
+}
+
 export const CachedList = () => applyDecorators(UseInterceptors(ListCacheInterceptor));
 export const CachedItem = () => applyDecorators(UseInterceptors(ItemCacheInterceptor));
+export const CachedBySymbols = () => applyDecorators(UseInterceptors(SymbolsCacheInterceptor));

@@ -1,5 +1,5 @@
 import { ApiProblems, AppError, ProblemDto, ValidationError } from '@app/common';
-import { CachedItem, CachedList } from '../cache/cache.interceptor';
+import { CachedBySymbols, CachedItem, CachedList } from '../cache/cache.interceptor';
 import { JsonIdempotencyInterceptor } from '../idempotency/idempotency.interceptor';
 import { Read, Secured } from '../security/security.decorators';
 import type { Bar } from '@app/database';
@@ -32,6 +32,9 @@ import {
 } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { BAR_CSV_HEADER } from './bar.csv';
+import { AggregateService } from './aggregate.service';
+import { AggregatePageDto } from './dto/aggregate.dto';
+import { AggregateQuery, AggregateQueryDto } from './dto/aggregate.query.dto';
 import { BarDto, BarPageDto, DeleteResultDto, WriteReportDto } from './dto/bar.dto';
 import { BarInputDto, BarPatchDto } from './dto/bar-input.dto';
 import { BarFilterQueryDto, ListBarsQueryDto } from './dto/list-bars.query.dto';
@@ -64,7 +67,10 @@ function requireJson(req: Request): void {
 @ApiExtraModels(ProblemDto)
 @Controller('api/v1/data')
 export class HistoricalDataController {
-  constructor(private readonly service: HistoricalDataService) {}
+  constructor(
+    private readonly service: HistoricalDataService,
+    private readonly aggregates: AggregateService,
+  ) {}
 
   @Get()
   @Read()
@@ -91,6 +97,21 @@ export class HistoricalDataController {
   @ApiProblems('VALIDATION_ERROR', 'NOT_ACCEPTABLE')
   list(@Query() query: ListBarsQueryDto): Promise<BarPage> {
     return this.service.list(query);
+  }
+
+  // Declared before ':id' so that "aggregate" is not read as a bar id.
+  @Get('aggregate')
+  @Read()
+  @CachedBySymbols()
+  @ApiOperation({
+    summary: 'Bars resampled to weeks, months, quarters or years',
+    description:
+      "One row per symbol and calendar period holding bars: open = the period's first bar's open, close = its last bar's close, high = max, low = min, volume = sum, bars = count. Weeks start on Monday; periodStart/periodEnd are the period's calendar bounds. Ordered by symbol, then period.",
+  })
+  @ApiOkResponse({ type: AggregatePageDto })
+  @ApiProblems('VALIDATION_ERROR')
+  aggregate(@Query() query: AggregateQueryDto): Promise<AggregatePageDto> {
+    return this.aggregates.aggregate(query as unknown as AggregateQuery);
   }
 
   @Get(':id')

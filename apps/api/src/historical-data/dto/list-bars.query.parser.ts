@@ -1,10 +1,10 @@
 import { invalidParameters, ProblemFieldError } from '@app/common';
-import { SYMBOL_PATTERN } from '@app/ingest';
+import { parseSymbol, parseSymbolList, SYMBOL_MESSAGES } from './symbols.param';
 
 /** What GET /api/v1/data's query parameters parse to (ListBarsQueryDto describes them). */
 export interface ListBarsQuery {
   symbol?: string;
-  /** Any of these (comma list, at most MAX_SYMBOLS); exclusive with `symbol`. */
+  /** Any of these (comma list, at most 100); exclusive with `symbol`. */
   symbols?: string[];
   /** Keyset pagination: continue after the page that returned this nextCursor. */
   cursor?: string;
@@ -25,14 +25,14 @@ const KNOWN = new Set([
   'sort',
   'cursor',
 ]);
-export const MAX_SYMBOLS = 100;
+
 const ISO_DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
 const MAX_PAGE = 10_000_000;
 
 export const MESSAGES = {
-  symbol: 'symbol must be 1-32 characters of A-Z 0-9 . - ^ = _ / :',
-  symbols: `symbols must be a comma list of 1 to ${MAX_SYMBOLS} symbols, each 1-32 characters of A-Z 0-9 . - ^ = _ / :`,
-  exclusive: 'give symbol or symbols, not both',
+  symbol: SYMBOL_MESSAGES.symbol,
+  symbols: SYMBOL_MESSAGES.symbols,
+  exclusive: SYMBOL_MESSAGES.both,
   cursor: 'cursor must be the pagination.nextCursor of an earlier page',
   date: (name: string) => `${name} must be a real date written YYYY-MM-DD`,
   order: 'end_date must not be before start_date',
@@ -54,17 +54,6 @@ export function isIsoDay(value: unknown): value is string {
   const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
   const days = month === 2 ? (leap ? 29 : 28) : [4, 6, 9, 11].includes(month) ? 30 : 31;
   return day <= days;
-}
-
-/**
- * `symbols=AAPL,msft, BRK.B`: trimmed, upper-cased, duplicates dropped, order kept; undefined
- * when it is not a list of 1..MAX_SYMBOLS valid symbols.
- */
-export function parseSymbolList(value: unknown): string[] | undefined {
-  if (typeof value !== 'string') return undefined;
-  const symbols = [...new Set(value.split(',').map((s) => s.trim().toUpperCase()))];
-  if (symbols.length < 1 || symbols.length > MAX_SYMBOLS) return undefined;
-  return symbols.every((s) => SYMBOL_PATTERN.test(s)) ? symbols : undefined;
 }
 
 /** A whole number as class-transformer's Number() conversion reads it ("10", " 10", "1e1"). */
@@ -90,8 +79,8 @@ export function parseListBarsQuery(query: Record<string, unknown>): ListBarsQuer
 
   const symbol = query.symbol;
   if (symbol !== undefined) {
-    const s = typeof symbol === 'string' ? symbol.trim().toUpperCase() : undefined;
-    if (s !== undefined && SYMBOL_PATTERN.test(s)) out.symbol = s;
+    const s = parseSymbol(symbol);
+    if (s !== undefined) out.symbol = s;
     else fail('symbol', MESSAGES.symbol);
   }
   if (query.symbols !== undefined) {
