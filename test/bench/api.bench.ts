@@ -13,7 +13,6 @@
  * Load comes from wrk (apt-get install wrk). Loopback only; every phase is bounded in time.
  * BENCH_DATABASE_URL (default mysql://root@127.0.0.1:3306/hd_bench) is dropped and recreated.
  */
-import { createConnection } from 'mysql2/promise';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -33,6 +32,7 @@ import {
   BENCH_ENV,
   LoadResult,
   API_NODE_FLAGS,
+  connect,
   cpuMicros,
   MILLION_DAYS,
   seedMillion,
@@ -52,13 +52,7 @@ async function shedCount(): Promise<number> {
 const BARE_PORT = 3901;
 
 async function rawUpsert(rows: ReturnType<typeof bars>): Promise<number> {
-  const conn = await createConnection({
-    host: DB_URL.hostname,
-    port: Number(DB_URL.port || 3306),
-    user: decodeURIComponent(DB_URL.username),
-    password: decodeURIComponent(DB_URL.password),
-    database: DB_NAME,
-  });
+  const conn = await connect(DB_NAME);
   const t0 = performance.now();
   await conn.beginTransaction();
   for (let i = 0; i < rows.length; i += 2000) {

@@ -19,8 +19,7 @@ import {
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { once } from 'node:events';
-import { createConnection } from 'mysql2/promise';
-import { BENCH_ENV, BENCH_KEY } from './support';
+import { BENCH_ENV, BENCH_KEY, connect } from './support';
 
 const DB_URL = new URL(process.env.BENCH_DATABASE_URL ?? 'mysql://root@127.0.0.1:3306/hd_bench');
 const DB_NAME = DB_URL.pathname.slice(1);
@@ -33,15 +32,7 @@ const file = join(root, '.bench', `ingest-${SYMBOLS}x${DAYS}.csv`);
 if (!/bench|test/.test(DB_NAME))
   throw new Error(`refusing to drop "${DB_NAME}": name must contain bench or test`);
 
-const connect = (database?: string) =>
-  createConnection({
-    host: DB_URL.hostname,
-    port: Number(DB_URL.port || 3306),
-    user: decodeURIComponent(DB_URL.username),
-    password: decodeURIComponent(DB_URL.password),
-    database,
-    flags: ['+LOCAL_FILES'],
-  });
+const connectLocalFiles = (database?: string) => connect(database, ['+LOCAL_FILES']);
 
 async function generate(): Promise<void> {
   if (existsSync(file)) return;
@@ -136,7 +127,7 @@ async function main(): Promise<void> {
   await generate();
   const rows = SYMBOLS * DAYS;
   const mb = statSync(file).size / 1e6;
-  const admin = await connect();
+  const admin = await connectLocalFiles();
   const [[{ v }]] = (await admin.query('SELECT VERSION() AS v')) as unknown as [[{ v: string }]];
   await admin.query(`DROP DATABASE IF EXISTS \`${DB_NAME}\``);
   await admin.query(`CREATE DATABASE \`${DB_NAME}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
@@ -146,7 +137,7 @@ async function main(): Promise<void> {
   );
 
   const api = await startApi(); // migrates the schema
-  const db = await connect(DB_NAME);
+  const db = await connectLocalFiles(DB_NAME);
   await db.query('CREATE TABLE load_baseline LIKE historical_data');
   const t0 = performance.now();
   await db.query({
