@@ -13,7 +13,7 @@ async function tables(config: ReturnType<typeof loadConfig>): Promise<string[]> 
   try {
     const runner = ds.createQueryRunner();
     const names = [];
-    for (const name of ['historical_data', 'idempotency_keys', 'migrations', 'uploads'])
+    for (const name of ['historical_data', 'idempotency_keys', 'migrations', 'symbols', 'uploads'])
       if (await runner.hasTable(name)) names.push(name);
     await runner.release();
     return names;
@@ -43,26 +43,48 @@ describe('cli migrate', () => {
   const scenario = async (databaseUrl: string) => {
     const config = loadConfig({ DATABASE_URL: databaseUrl });
     const cli = new MigrateCommand(config);
-    for (let i = 0; i < 5; i++) await cli.run(['revert']); // a clean slate whatever the database held
+    for (let i = 0; i < 6; i++) await cli.run(['revert']); // a clean slate whatever the database held
     await cli.run(['show']);
     expect(log).toHaveBeenCalledWith('[ ] CreateHistoricalData1732000000000');
-    expect(log).toHaveBeenLastCalledWith('[ ] AddUploadsClientIp1732000000003');
+    expect(log).toHaveBeenLastCalledWith('[ ] CreateSymbols1732000000011');
 
     await cli.run(['run']);
     expect(log).toHaveBeenLastCalledWith(
-      'Applied 4 migration(s): CreateHistoricalData1732000000000, CreateUploads1732000000001, CreateIdempotencyKeys1732000000002, AddUploadsClientIp1732000000003',
+      'Applied 5 migration(s): CreateHistoricalData1732000000000, CreateUploads1732000000001, CreateIdempotencyKeys1732000000002, AddUploadsClientIp1732000000003, CreateSymbols1732000000011',
     );
     expect(await tables(config)).toEqual([
       'historical_data',
       'idempotency_keys',
       'migrations',
+      'symbols',
       'uploads',
     ]);
     await cli.run([]);
     expect(log).toHaveBeenLastCalledWith('Database is up to date.');
     await cli.run(['show']);
     expect(log).toHaveBeenCalledWith('[X] CreateHistoricalData1732000000000');
-    expect(log).toHaveBeenLastCalledWith('[X] AddUploadsClientIp1732000000003');
+    expect(log).toHaveBeenLastCalledWith('[X] CreateSymbols1732000000011');
+
+    // The symbols summary starts from the bars already stored; its down() drops it.
+    await cli.run(['revert']);
+    expect(log).toHaveBeenLastCalledWith('Reverted CreateSymbols1732000000011.');
+    expect(await tables(config)).not.toContain('symbols');
+    await query(
+      config,
+      "INSERT INTO historical_data (symbol, `date`, `open`, high, low, `close`, volume) VALUES ('BBB', '2023-12-29', 1, 2, 1, 1, 1), ('AAA', '2024-01-05', 1, 2, 1, 1, 1), ('AAA', '2024-01-02', 1, 2, 1, 1, 1)",
+    );
+    await cli.run(['run']);
+    expect(
+      await query(
+        config,
+        'SELECT symbol, first_date, last_date, bars FROM symbols ORDER BY symbol',
+      ),
+    ).toEqual([
+      { symbol: 'AAA', first_date: '2024-01-02', last_date: '2024-01-05', bars: 2 },
+      { symbol: 'BBB', first_date: '2023-12-29', last_date: '2023-12-29', bars: 1 },
+    ]);
+    await query(config, 'DELETE FROM historical_data');
+    await cli.run(['revert']);
 
     // Uploads recorded before client_ip existed held the IP in client: it moves across, and back.
     await cli.run(['revert']);
@@ -78,6 +100,7 @@ describe('cli migrate', () => {
       { source: 'csv', client: null, client_ip: '10.0.0.7' },
       { source: 'cli', client: 'cli', client_ip: null },
     ]);
+    await cli.run(['revert']); // CreateSymbols, applied again by the run above
     await cli.run(['revert']);
     expect(await query(config, 'SELECT source, client FROM uploads ORDER BY id')).toEqual([
       { source: 'csv', client: '10.0.0.7' },
