@@ -180,7 +180,11 @@ describeEachDialect(
       const csv = (symbol: string, from: string, n: number) =>
         'symbol,date,open,high,low,close,volume\n' +
         weekdays(symbol, from, n)
-          .map((b) => `${b.symbol},${b.date},${b.open},${b.high},${b.low},${b.close},${b.volume}`)
+          .map((b) =>
+            ['symbol', 'date', 'open', 'high', 'low', 'close', 'volume']
+              .map((k) => String(b[k]))
+              .join(','),
+          )
           .join('\n');
       await t.http
         .post('/api/v1/data/upload')
