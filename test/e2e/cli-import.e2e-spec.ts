@@ -54,7 +54,12 @@ describe.each(targets)('cli import and seed-demo [%s]', (_name, databaseUrl) => 
   });
 
   type UploadRow = { source: string; status: string; client: string; client_ip: string | null };
-  const rows = async (): Promise<{ n: number; uploads: UploadRow[] }> => {
+  const rows = async (): Promise<{
+    n: number;
+    uploads: UploadRow[];
+    summary: unknown[];
+    truth: unknown[];
+  }> => {
     const { buildDataSourceOptions } = await import('@app/database');
     const { loadConfig } = await import('@app/config');
     const ds = new DataSource(
@@ -66,7 +71,14 @@ describe.each(targets)('cli import and seed-demo [%s]', (_name, databaseUrl) => 
       const uploads = await ds.query<UploadRow[]>(
         'SELECT source, status, client, client_ip FROM uploads ORDER BY created_at',
       );
-      return { n: Number(n), uploads };
+      // The symbols summary, and what it must say: the CLI keeps it exact like the API does.
+      const summary = await ds.query<unknown[]>(
+        'SELECT symbol, first_date, last_date, bars FROM symbols ORDER BY symbol',
+      );
+      const truth = await ds.query<unknown[]>(
+        'SELECT symbol, MIN(`date`) AS first_date, MAX(`date`) AS last_date, COUNT(*) AS bars FROM historical_data GROUP BY symbol ORDER BY symbol',
+      );
+      return { n: Number(n), uploads, summary, truth };
     } finally {
       await ds.destroy();
     }
@@ -77,8 +89,10 @@ describe.each(targets)('cli import and seed-demo [%s]', (_name, databaseUrl) => 
     expect(process.exitCode).toBeUndefined();
     expect(out.join('\n')).toMatch(/4 rows in .*: 4 inserted, 0 updated, 0 skipped, 0 failed\./);
     expect(err.join('')).toMatch(/progress: .* rows/);
-    const { n, uploads } = await rows();
+    const { n, uploads, summary, truth } = await rows();
     expect(n).toBeGreaterThanOrEqual(4);
+    expect(summary).toContainEqual(expect.objectContaining({ symbol: 'AAPL' }));
+    expect(summary).toEqual(truth);
     // The audit names the operator and the machine that ran the import.
     expect(uploads.at(-1)).toMatchObject({
       source: 'cli',

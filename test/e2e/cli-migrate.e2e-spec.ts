@@ -65,9 +65,26 @@ describe('cli migrate', () => {
     expect(log).toHaveBeenCalledWith('[X] CreateHistoricalData1732000000000');
     expect(log).toHaveBeenLastCalledWith('[X] CreateSymbols1732000000011');
 
+    // The symbols summary starts from the bars already stored; its down() drops it.
     await cli.run(['revert']);
     expect(log).toHaveBeenLastCalledWith('Reverted CreateSymbols1732000000011.');
     expect(await tables(config)).not.toContain('symbols');
+    await query(
+      config,
+      "INSERT INTO historical_data (symbol, `date`, `open`, high, low, `close`, volume) VALUES ('BBB', '2023-12-29', 1, 2, 1, 1, 1), ('AAA', '2024-01-05', 1, 2, 1, 1, 1), ('AAA', '2024-01-02', 1, 2, 1, 1, 1)",
+    );
+    await cli.run(['run']);
+    expect(
+      await query(
+        config,
+        'SELECT symbol, first_date, last_date, bars FROM symbols ORDER BY symbol',
+      ),
+    ).toEqual([
+      { symbol: 'AAA', first_date: '2024-01-02', last_date: '2024-01-05', bars: 2 },
+      { symbol: 'BBB', first_date: '2023-12-29', last_date: '2023-12-29', bars: 1 },
+    ]);
+    await query(config, 'DELETE FROM historical_data');
+    await cli.run(['revert']);
 
     // Uploads recorded before client_ip existed held the IP in client: it moves across, and back.
     await cli.run(['revert']);
@@ -83,7 +100,7 @@ describe('cli migrate', () => {
       { source: 'csv', client: null, client_ip: '10.0.0.7' },
       { source: 'cli', client: 'cli', client_ip: null },
     ]);
-    await cli.run(['revert']); // CreateSymbols
+    await cli.run(['revert']); // CreateSymbols, applied again by the run above
     await cli.run(['revert']);
     expect(await query(config, 'SELECT source, client FROM uploads ORDER BY id')).toEqual([
       { source: 'csv', client: '10.0.0.7' },

@@ -195,6 +195,17 @@ const PERIOD_START: Record<Dialect, Record<AggregateInterval, string>> = {
   },
 };
 
+/** The batch's bars per symbol, in first-seen order, each group in batch order. */
+function groupBySymbol(bars: readonly BarRecord[]): BarRecord[][] {
+  const groups = new Map<string, BarRecord[]>();
+  for (const bar of bars) {
+    const group = groups.get(bar.symbol);
+    if (group) group.push(bar);
+    else groups.set(bar.symbol, [bar]);
+  }
+  return [...groups.values()];
+}
+
 interface SymbolSpan {
   rows: number;
   first: string;
@@ -426,32 +437,25 @@ export class HistoricalDataRepository {
     if (bars.length === 0) return { inserted: 0, updated: 0, skipped: 0 };
     const spans = spansOf(bars);
     this.changes.touched(tx, spans.keys());
-    const counts = await this.writeBatch(tx, bars, mode, hint);
-    this.summarise(tx, spans, counts.inserted, bars.length);
-    return counts;
-  }
-
-  /**
-   * Tells the summary what a batch did. After any batch every pair in it is stored, so its dates
-   * can only widen a symbol's bounds. The count change per symbol is exact from the statement's
-   * own counts when the batch holds one symbol, or was all inserts or all not; only a batch that
-   * is both mixed and spans several symbols needs those symbols recounted (see SymbolsRepository).
-   */
-  private summarise(
-    tx: QueryRunner,
-    spans: Map<string, SymbolSpan>,
-    inserted: number,
-    n: number,
-  ): void {
-    const known = spans.size === 1 || inserted === 0 || inserted === n;
-    for (const [symbol, span] of spans) {
-      if (!known) {
-        this.summary.recount(tx, symbol);
-        continue;
-      }
-      const added = spans.size === 1 ? inserted : inserted === 0 ? 0 : span.rows;
-      this.summary.grew(tx, symbol, added, span.first, span.last);
+    // The summary needs each symbol's exact insert count, and a statement reports only its own
+    // total: so a batch holding several symbols is written one statement per symbol. (Counting
+    // before and after instead needs locking reads, whose gap locks deadlock concurrent inserts;
+    // files are usually ordered by symbol, so batches rarely hold more than two.) Those per-symbol
+    // statements are plain multi-row INSERTs: LOAD DATA holds the table's AUTO-INC lock for the
+    // whole statement, and several of them per transaction deadlock with concurrent writers.
+    const split = spans.size > 1;
+    const groups = split ? groupBySymbol(bars) : [bars];
+    const total: WriteCounts = { inserted: 0, updated: 0, skipped: 0 };
+    for (const group of groups) {
+      const counts = await this.writeBatch(tx, group, mode, hint, !split);
+      const span = spans.get(group[0].symbol)!;
+      // After the statement every pair in it is stored: its dates can only widen the bounds.
+      this.summary.grew(tx, group[0].symbol, counts.inserted, span.first, span.last);
+      total.inserted += counts.inserted;
+      total.updated += counts.updated;
+      total.skipped += counts.skipped;
     }
+    return total;
   }
 
   private async writeBatch(
@@ -459,10 +463,15 @@ export class HistoricalDataRepository {
     bars: readonly BarRecord[],
     mode: ConflictMode,
     hint: WriteHint,
+    allowLoadData: boolean,
   ): Promise<WriteCounts> {
     const n = bars.length;
 
-    if (this.dialect === 'mysql' && (await this.detectIngestPath()) === 'load-data') {
+    if (
+      allowLoadData &&
+      this.dialect === 'mysql' &&
+      (await this.detectIngestPath()) === 'load-data'
+    ) {
       if (mode === 'skip' || mode === 'error' || !hint.expectConflicts) {
         const inserted = await this.loadData(tx, bars);
         if (mode === 'skip') return { inserted, updated: 0, skipped: n - inserted };

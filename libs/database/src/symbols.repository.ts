@@ -22,17 +22,15 @@ interface SummaryRow {
 
 /**
  * What one transaction did to a symbol's bars, gathered while it writes and applied once before
- * COMMIT. `delta` is the exact change in its bar count (from the write's own affected-row counts);
+ * COMMIT. `delta` is the exact change in its bar count (from the writes' own counts);
  * `first`/`last` the earliest/latest date it stored; `shrink` says rows went away, so the first
- * and last dates are re-read from the index; `recount` that the count is not known from the
- * write itself and the row is recomputed from historical_data.
+ * and last dates are re-read from the (symbol, date) index.
  */
 interface Pending {
   delta: number;
   first?: string;
   last?: string;
   shrink: boolean;
-  recount: boolean;
 }
 
 /** Statement chunk: keeps placeholder lists well under both drivers' limits. */
@@ -56,7 +54,7 @@ function chunks<T>(items: T[]): T[][] {
 /**
  * `symbols`, the per-symbol summary of historical_data (house rule 3: this table only). The
  * catalogue reads it instead of scanning bars. HistoricalDataRepository reports what each write
- * did (`grew`, `shrank`, `recount`); the sums are applied in the writing transaction just before it
+ * did (`grew`, `shrank`); the sums are applied in the writing transaction just before it
  * commits (DataChanges.beforeCommit), so the summary is exact whenever the bars are visible.
  */
 @Injectable()
@@ -108,16 +106,11 @@ export class SymbolsRepository {
     p.shrink = true;
   }
 
-  /** `tx` changed `symbol` by an amount only a recount can tell. */
-  recount(tx: QueryRunner, symbol: string): void {
-    this.entry(tx, symbol).recount = true;
-  }
-
   private entry(tx: QueryRunner, symbol: string): Pending {
     let map = this.pending.get(tx);
     if (!map) this.pending.set(tx, (map = new Map<string, Pending>()));
     let p = map.get(symbol);
-    if (!p) map.set(symbol, (p = { delta: 0, shrink: false, recount: false }));
+    if (!p) map.set(symbol, (p = { delta: 0, shrink: false }));
     return p;
   }
 
@@ -130,11 +123,9 @@ export class SymbolsRepository {
     if (!map) return;
     this.pending.delete(tx);
     const symbols = [...map.keys()].sort();
-    const recount = symbols.filter((s) => map.get(s)!.recount);
-    const grown = symbols.filter((s) => !map.get(s)!.recount && map.get(s)!.first !== undefined);
-    const shrunk = symbols.filter((s) => !map.get(s)!.recount && map.get(s)!.shrink);
+    const grown = symbols.filter((s) => map.get(s)!.first !== undefined);
+    const shrunk = symbols.filter((s) => map.get(s)!.shrink);
 
-    for (const part of chunks(recount)) await this.recompute(tx, part);
     for (const part of chunks(grown)) {
       const params: unknown[] = [];
       for (const s of part) {
@@ -155,7 +146,7 @@ export class SymbolsRepository {
     }
     for (const s of symbols) {
       const p = map.get(s)!;
-      if (p.recount || p.first !== undefined || p.delta === 0) continue;
+      if (p.first !== undefined || p.delta === 0) continue;
       await tx.query('UPDATE symbols SET bars = bars + ? WHERE symbol = ?', [p.delta, s]);
     }
     for (const part of chunks(shrunk)) {
@@ -172,17 +163,5 @@ export class SymbolsRepository {
         [...part],
       );
     }
-  }
-
-  /** Recomputes these symbols' rows from historical_data: an index range scan per symbol. */
-  private async recompute(tx: QueryRunner, symbols: string[]): Promise<void> {
-    const list = marks(symbols.length);
-    await tx.query(`DELETE FROM symbols WHERE symbol IN (${list})`, symbols);
-    await tx.query(
-      `INSERT INTO symbols (symbol, first_date, last_date, bars)
-       SELECT symbol, MIN(\`date\`), MAX(\`date\`), COUNT(*) FROM historical_data
-       WHERE symbol IN (${list}) GROUP BY symbol`,
-      symbols,
-    );
   }
 }
