@@ -47,7 +47,14 @@ describeEachDialect(
       (await t.http.get('/api/v1/symbols?limit=1000').expect(200)).body.data as Summary[];
     /** The catalogue (through the response cache) equals COUNT/MIN/MAX over the bars. */
     const expectExact = async (): Promise<void> => {
-      expect(await catalogue()).toEqual(await truth(t));
+      const expected = await truth(t);
+      expect(await catalogue()).toEqual(expected);
+      // Each symbol's own routes (cached per symbol) agree too.
+      for (const s of expected) {
+        expect((await t.http.get(`/api/v1/symbols/${s.symbol}`).expect(200)).body).toEqual(s);
+        const latest = await t.http.get(`/api/v1/symbols/${s.symbol}/latest`).expect(200);
+        expect(latest.body.date).toBe(s.lastDate);
+      }
     };
 
     it('lists symbols in symbol order, paged, with first/last date and bar count; one symbol; 404 for unknown', async () => {
