@@ -8,3 +8,5 @@ export * from './redis.connection';
 export * from './data-changes';
 export * from './idempotency.repository';
 export * from './schema.check';
+export * from './bar-cursor';
+export * from './bar-export';
