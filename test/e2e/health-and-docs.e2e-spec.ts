@@ -43,6 +43,7 @@ describe('API documentation', () => {
     expect(Object.keys(doc.body.paths).sort()).toEqual([
       '/api/v1/data',
       '/api/v1/data/aggregate',
+      '/api/v1/data/export',
       '/api/v1/data/upload',
       '/api/v1/data/{id}',
       '/api/v1/symbols',

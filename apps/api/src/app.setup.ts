@@ -56,7 +56,13 @@ export function configureApp(app: NestExpressApplication): void {
   // gzip for bodies over 1 KiB when the client accepts it (lists of bars compress ~8x). A client
   // that accepts no encoding skips the middleware (it wraps write/end for every response); Vary
   // says so either way.
-  const compress = compression({ threshold: 1024 });
+  // application/x-ndjson (the export) is text, but not in compression's list of compressible types.
+  const compress = compression({
+    threshold: 1024,
+    filter: (req, res) =>
+      compression.filter(req, res) ||
+      String(res.getHeader('Content-Type')).startsWith('application/x-ndjson'),
+  });
   app.use((req: Request, res: Response, next: (err?: unknown) => void) => {
     if (req.headers['accept-encoding']) {
       compress(req, res, next);

@@ -1,5 +1,6 @@
 import { Injectable, Module } from '@nestjs/common';
 import { InjectCommander } from 'nest-commander';
+import { ExportCommand } from './export.command';
 import { ImportCommand } from './import.command';
 import { MigrateCommand } from './migrate.command';
 import { OpenApiCommand } from './openapi.command';
@@ -17,6 +18,13 @@ class ProgramName {
 
 /** No configuration here: each command reads it when it runs (see cli-config.ts). */
 @Module({
-  providers: [ProgramName, MigrateCommand, OpenApiCommand, ImportCommand, SeedDemoCommand],
+  providers: [
+    ProgramName,
+    MigrateCommand,
+    OpenApiCommand,
+    ImportCommand,
+    ExportCommand,
+    SeedDemoCommand,
+  ],
 })
 export class CliModule {}

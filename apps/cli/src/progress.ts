@@ -75,3 +75,44 @@ export class ImportProgress {
     }
   }
 }
+
+/**
+ * Export progress on stderr: bars, MB and bars/s on one refreshed line on a terminal; nothing
+ * otherwise (an export to a pipe is usually read by another program, and its total is unknown).
+ */
+export class ExportProgress {
+  private readonly bar?: SingleBar;
+  private readonly started = Date.now();
+
+  constructor(
+    private readonly counter: { bytes: number },
+    private readonly rows: () => number,
+    tty = Boolean(process.stderr.isTTY),
+  ) {
+    if (tty) {
+      this.bar = new SingleBar({
+        format: ' exporting | {rows} bars | {mb} MB | {rate} bars/s | {duration_formatted}',
+        stream: process.stderr,
+        hideCursor: true,
+      });
+      this.bar.start(0, 0, { rows: 0, mb: '0.0', rate: 0 });
+    }
+  }
+
+  update(): void {
+    if (!this.bar) return;
+    const rows = this.rows();
+    const seconds = (Date.now() - this.started) / 1000;
+    this.bar.update(0, {
+      rows: rows.toLocaleString('en-US'),
+      mb: mb(this.counter.bytes),
+      rate: Math.round(rows / Math.max(seconds, 0.001)).toLocaleString('en-US'),
+    });
+  }
+
+  stop(): void {
+    if (!this.bar) return;
+    this.update();
+    this.bar.stop();
+  }
+}

@@ -1,6 +1,7 @@
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { BarExporter } from './bar-export';
 import { buildDataSourceOptions } from './data-source.options';
 import { DataChanges } from './data-changes';
 import { HistoricalDataRepository } from './historical-data.repository';
@@ -18,6 +19,7 @@ const PROVIDERS = [
   TransactionRunner,
   HistoricalDataRepository,
   SymbolsRepository,
+  BarExporter,
   UploadsRepository,
   RedisConnection,
 ];

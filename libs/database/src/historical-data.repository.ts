@@ -4,6 +4,15 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Readable } from 'node:stream';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, QueryRunner } from 'typeorm';
+import {
+  BarCursor,
+  BarSelection,
+  driverHandles,
+  MysqlBarCursor,
+  SQLITE_CHUNK_ROWS,
+  SqliteBarCursor,
+  SqliteScan,
+} from './bar-cursor';
 import { DataChanges } from './data-changes';
 import { ReadPool } from './read-pool';
 import { SymbolsRepository } from './symbols.repository';
@@ -643,6 +652,58 @@ export class HistoricalDataRepository {
       for (const r of perSymbol) this.summary.shrank(tx, r.symbol, Number(r.n));
     }
     return affected;
+  }
+
+  /**
+   * Every bar of `selection`, ordered by symbol then date, read from a database cursor as the
+   * consumer asks for it (see bar-cursor.ts): memory stays constant whatever the selection holds.
+   * Destroy the cursor to stop the statement.
+   */
+  streamBars(selection: BarSelection): BarCursor<Bar> {
+    const symbols = selection.symbols && [...new Set(selection.symbols)].sort();
+    const range: string[] = [];
+    const rangeParams: unknown[] = [];
+    if (selection.startDate !== undefined) {
+      range.push('`date` >= ?');
+      rangeParams.push(selection.startDate);
+    }
+    if (selection.endDate !== undefined) {
+      range.push('`date` <= ?');
+      rangeParams.push(selection.endDate);
+    }
+    const handles = driverHandles(this.dataSource);
+    if (this.dialect === 'mysql') {
+      const clauses = [...range];
+      if (symbols) clauses.unshift(`symbol IN (${symbols.map(() => '?').join(', ')})`);
+      const sql = `SELECT ${COLUMNS} FROM historical_data${clauses.length ? ` WHERE ${clauses.join(' AND ')}` : ''} ORDER BY symbol, \`date\``;
+      return new MysqlBarCursor(
+        handles.pool!,
+        { sql, params: [...(symbols ?? []), ...rangeParams] },
+        toBar,
+      );
+    }
+    // SQLite: one keyset scan per symbol (an IN list would re-read finished symbols each chunk).
+    const chunk = (clauses: string[], params: unknown[]): { sql: string; params: unknown[] } => ({
+      sql: `SELECT ${COLUMNS} FROM historical_data${clauses.length ? ` WHERE ${clauses.join(' AND ')}` : ''} ORDER BY symbol, \`date\` LIMIT ${SQLITE_CHUNK_ROWS}`,
+      params,
+    });
+    const scans: SqliteScan[] = symbols
+      ? symbols.map((symbol) => ({
+          first: chunk(['symbol = ?', ...range], [symbol, ...rangeParams]),
+          next: (last) =>
+            chunk(['symbol = ?', ...range, '`date` > ?'], [symbol, ...rangeParams, last.date]),
+        }))
+      : [
+          {
+            first: chunk(range, rangeParams),
+            next: (last) =>
+              chunk(
+                [...range, '(symbol, `date`) > (?, ?)'],
+                [...rangeParams, last.symbol, last.date],
+              ),
+          },
+        ];
+    return new SqliteBarCursor(handles.databaseConnection!, scans, toBar);
   }
 
   /** Liveness of the connection, bounded: used by readiness. */

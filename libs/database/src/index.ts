@@ -9,3 +9,5 @@ export * from './data-changes';
 export * from './idempotency.repository';
 export * from './schema.check';
 export * from './symbols.repository';
+export * from './bar-cursor';
+export * from './bar-export';

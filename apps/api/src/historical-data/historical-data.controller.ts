@@ -2,7 +2,7 @@ import { ApiProblems, AppError, ProblemDto, ValidationError } from '@app/common'
 import { CachedBySymbols, CachedItem, CachedList } from '../cache/cache.interceptor';
 import { JsonIdempotencyInterceptor } from '../idempotency/idempotency.interceptor';
 import { Read, Secured } from '../security/security.decorators';
-import type { Bar } from '@app/database';
+import { Bar, BarExporter, CSV_HEADER } from '@app/database';
 import type { WriteReport } from '@app/ingest';
 import {
   Body,
@@ -17,6 +17,7 @@ import {
   Put,
   Query,
   Req,
+  Res,
   UseInterceptors,
 } from '@nestjs/common';
 import {
@@ -26,15 +27,19 @@ import {
   ApiOkResponse,
   ApiOperation,
   ApiParam,
+  ApiProduces,
   ApiTags,
   ApiHeader,
   getSchemaPath,
 } from '@nestjs/swagger';
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
 import { BAR_CSV_HEADER } from './bar.csv';
 import { AggregateService } from './aggregate.service';
 import { AggregatePageDto } from './dto/aggregate.dto';
 import { AggregateQuery, AggregateQueryDto } from './dto/aggregate.query.dto';
+import { sendExport } from './bar-export.response';
+import { ExportBarsQueryDto } from './dto/export-bars.query.dto';
+import type { ExportBarsQuery } from './dto/export-bars.query.parser';
 import { BarDto, BarPageDto, DeleteResultDto, WriteReportDto } from './dto/bar.dto';
 import { BarInputDto, BarPatchDto } from './dto/bar-input.dto';
 import { BarFilterQueryDto, ListBarsQueryDto } from './dto/list-bars.query.dto';
@@ -70,6 +75,7 @@ export class HistoricalDataController {
   constructor(
     private readonly service: HistoricalDataService,
     private readonly aggregates: AggregateService,
+    private readonly exporter: BarExporter,
   ) {}
 
   @Get()
@@ -112,6 +118,39 @@ export class HistoricalDataController {
   @ApiProblems('VALIDATION_ERROR')
   aggregate(@Query() query: AggregateQueryDto): Promise<AggregatePageDto> {
     return this.aggregates.aggregate(query as unknown as AggregateQuery);
+  }
+
+  // Before ':id', which would otherwise take "export" for an id. Not cached (too big), no ETag.
+  @Get('export')
+  @Read()
+  @ApiOperation({
+    summary: 'Export bars as CSV or NDJSON (streamed)',
+    description:
+      'Every bar of the selection (no filter = every bar), ordered by symbol then date, streamed from a database cursor in constant memory; gzip when asked (Accept-Encoding). A transfer that fails part way is cut (no terminating chunk), never ended cleanly: see docs/API.md, "Export".',
+  })
+  @ApiProduces('text/csv', 'application/x-ndjson')
+  @ApiOkResponse({
+    description: 'The bars, as an attachment (Content-Disposition names the file).',
+    content: {
+      'text/csv': {
+        schema: { type: 'string' },
+        example: `${CSV_HEADER.join(',')}\nAAPL,2024-01-02,187.15,188.44,183.89,185.64,185.2,82488700\n`,
+      },
+      'application/x-ndjson': {
+        schema: { type: 'string' },
+        example:
+          '{"id":1,"symbol":"AAPL","date":"2024-01-02","open":187.15,"high":188.44,"low":183.89,"close":185.64,"adjClose":185.2,"volume":82488700}\n',
+      },
+    },
+  })
+  @ApiProblems('VALIDATION_ERROR', 'DATABASE_UNAVAILABLE')
+  export(
+    @Query() query: ExportBarsQueryDto,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
+    // The DTO documents the parameters; its parseQuery hands over the parsed ExportBarsQuery.
+    return sendExport(this.exporter, query as unknown as ExportBarsQuery, req, res);
   }
 
   @Get(':id')
