@@ -161,7 +161,13 @@ describe('server process: SIGTERM', () => {
         rest: 'SLOW,2024-01-03,1,2,1,1.5,10\n',
         afterMs: 1500,
       });
-      await new Promise((r) => setTimeout(r, 200));
+      // SIGTERM only once the upload is being served (a loaded machine may take a while to get
+      // it there): the gauge counts it and the scrape that reads it.
+      for (let i = 0; i < 100; i++) {
+        const text = await (await fetch(`${server.url}/metrics`)).text();
+        if (Number(/^http_requests_in_flight (\d+)/m.exec(text)?.[1] ?? 0) >= 2) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
       server.child.kill('SIGTERM');
       await new Promise((r) => setTimeout(r, 200));
       const ready = await fetch(`${server.url}/health/ready`);
