@@ -42,8 +42,13 @@ describe('API documentation', () => {
     const doc = await t.http.get('/docs-json').expect(200);
     expect(Object.keys(doc.body.paths).sort()).toEqual([
       '/api/v1/data',
+      '/api/v1/data/aggregate',
       '/api/v1/data/upload',
       '/api/v1/data/{id}',
+      '/api/v1/symbols',
+      '/api/v1/symbols/{symbol}',
+      '/api/v1/symbols/{symbol}/gaps',
+      '/api/v1/symbols/{symbol}/latest',
       '/api/v1/uploads',
       '/api/v1/uploads/{id}',
       '/api/v1/uploads/{id}/errors',
