@@ -52,6 +52,65 @@ async function listBars(api: Client) {
   return [page, desc.data] as const;
 }
 
+/** GET /api/v1/data with a cursor: keyset paging, nextCursor typed as string | null. */
+async function walkWithCursor(api: Client) {
+  const first = await api.GET('/api/v1/data', {
+    params: { query: { symbols: 'AAPL,MSFT', limit: 1000 } },
+  });
+  if (!first.data) return fail(first.error);
+  const cursor = expectType<string | null>()(first.data.pagination.nextCursor);
+  if (cursor === null) return first.data;
+  const next = await api.GET('/api/v1/data', {
+    params: { query: { symbols: 'AAPL,MSFT', limit: 1000, cursor } },
+  });
+  return next.data;
+}
+
+/** GET /api/v1/data/export: CSV (or NDJSON) text, streamed. */
+async function exportBars(_api: Client, csvApi: CsvClient) {
+  const { data: csv, error } = await csvApi.GET('/api/v1/data/export', {
+    params: { query: { symbols: 'AAPL,MSFT', start_date: '2024-01-01', format: 'csv' } },
+    parseAs: 'text',
+  });
+  if (csv === undefined) return fail(error);
+  expectType<string>()(csv);
+  return csv;
+}
+
+/** GET /api/v1/data/aggregate: bars resampled to calendar periods. */
+async function aggregate(api: Client) {
+  const { data: page, error } = await api.GET('/api/v1/data/aggregate', {
+    params: { query: { symbol: 'AAPL', interval: 'month' } },
+  });
+  if (!page) return fail(error);
+  const row = page.data[0];
+  expectType<string>()(row.periodStart);
+  expectType<string>()(row.periodEnd);
+  expectType<number>()(row.open);
+  expectType<number>()(row.volume);
+  expectType<number>()(row.bars);
+  return page;
+}
+
+/** GET /api/v1/symbols, one symbol, its latest bar and its gaps. */
+async function symbols(api: Client) {
+  const { data: page, error } = await api.GET('/api/v1/symbols', {});
+  if (!page) return fail(error);
+  expectType<string>()(page.data[0].firstDate);
+  expectType<number>()(page.data[0].bars);
+  const one = await api.GET('/api/v1/symbols/{symbol}', { params: { path: { symbol: 'AAPL' } } });
+  if (one.data) expectType<string>()(one.data.lastDate);
+  const latest = await api.GET('/api/v1/symbols/{symbol}/latest', {
+    params: { path: { symbol: 'AAPL' } },
+  });
+  if (latest.data) expectType<number>()(latest.data.close);
+  const gaps = await api.GET('/api/v1/symbols/{symbol}/gaps', {
+    params: { path: { symbol: 'AAPL' }, query: { min_business_days: 3 } },
+  });
+  if (gaps.data) expectType<number>()(gaps.data.data[0].businessDays);
+  return page;
+}
+
 /** GET /api/v1/data/{id} */
 async function oneBar(api: Client) {
   const { data: bar, error } = await api.GET('/api/v1/data/{id}', {
@@ -125,6 +184,10 @@ async function health(api: Client) {
 
 export const calls: Record<string, (api: Client, csvApi: CsvClient) => Promise<unknown>> = {
   listBars,
+  walkWithCursor,
+  exportBars,
+  aggregate,
+  symbols,
   listBarsAsCsv,
   oneBar,
   listUploads,
