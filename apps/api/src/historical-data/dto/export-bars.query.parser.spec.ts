@@ -1,4 +1,5 @@
 import { ProblemFieldError, ValidationError } from '@app/common';
+import { SYMBOL_MESSAGES } from './symbols.param';
 import { parseExportBarsQuery } from './export-bars.query.parser';
 
 function problems(query: Record<string, unknown>): ProblemFieldError[] {
@@ -40,7 +41,7 @@ describe('parseExportBarsQuery', () => {
     const list = (n: number) => Array.from({ length: n }, (_, i) => `S${i}`).join(',');
     expect(parseExportBarsQuery({ symbols: list(100) }).symbols).toHaveLength(100);
     expect(problems({ symbols: list(101) })).toEqual([
-      { field: 'symbols', message: 'symbols may name at most 100 symbols' },
+      { field: 'symbols', message: SYMBOL_MESSAGES.symbols },
     ]);
   });
 
