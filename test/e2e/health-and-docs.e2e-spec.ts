@@ -42,6 +42,7 @@ describe('API documentation', () => {
     const doc = await t.http.get('/docs-json').expect(200);
     expect(Object.keys(doc.body.paths).sort()).toEqual([
       '/api/v1/data',
+      '/api/v1/data/export',
       '/api/v1/data/upload',
       '/api/v1/data/{id}',
       '/api/v1/uploads',
