@@ -45,7 +45,7 @@ describeEachDialect(
       );
       await new Promise((r) => setTimeout(r, 300));
 
-      const refused = await get(`${base}/api/v1/data?symbol=AAPL`);
+      const refused = await get(`${base}/api/v1/data?symbol=AAPL&apiKey=never-echoed-0123456789`);
       expect(refused.status).toBe(503);
       expect(refused.ms).toBeLessThan(500);
       expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/);
@@ -55,7 +55,7 @@ describeEachDialect(
         status: 503,
         code: 'OVERLOADED',
         title: 'Server overloaded',
-        instance: '/api/v1/data?symbol=AAPL',
+        instance: '/api/v1/data?symbol=AAPL&apiKey=REDACTED',
         requestId: refused.headers['x-request-id'],
       });
       expect((await get(`${base}/health`)).status).toBe(200);

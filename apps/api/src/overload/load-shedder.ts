@@ -1,15 +1,15 @@
 import {
+  assignRequestId,
   ERROR_STATUS,
   PROBLEM_CONTENT_TYPE,
   problemTypeFor,
   ThrottledWarning,
   titleFor,
 } from '@app/common';
-import type { AppConfig } from '@app/config';
+import { AppConfig, redactUrl } from '@app/config';
 import { httpRequestsShedTotal, recordRequest, requestsInFlight } from '@app/observability';
 import { Logger } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
-import { randomUUID } from 'node:crypto';
 import { isInfrastructurePath } from '../security/auth.guard';
 
 /** How often the event loop's lag is sampled. */
@@ -27,7 +27,6 @@ export type ShedReason = 'in_flight' | 'event_loop_lag';
  */
 export class LoadShedder {
   private lagMs = 0;
-  private readonly timer: NodeJS.Timeout | undefined;
   private readonly warning = new ThrottledWarning(new Logger('Overload'));
   private readonly shed = {
     in_flight: httpRequestsShedTotal.labels('in_flight'),
@@ -37,7 +36,7 @@ export class LoadShedder {
   constructor(private readonly limits: AppConfig['http']['overload']) {
     if (limits.maxEventLoopLagMs > 0) {
       let expected = performance.now() + LAG_SAMPLE_MS;
-      this.timer = setInterval(() => {
+      setInterval(() => {
         const now = performance.now();
         this.lagMs = Math.max(0, now - expected);
         expected = now + LAG_SAMPLE_MS;
@@ -62,10 +61,8 @@ export class LoadShedder {
         ? `The server is serving more than ${this.limits.maxInFlight} requests; retry in a second.`
         : `The server is saturated (event loop ${Math.round(this.lagMs)} ms behind); retry in a second.`;
     this.warning.warn(`shedding load (${reason}): ${detail}`);
-    // The first middleware: the request id is not assigned yet, and a shed request is not worth
-    // more than a random one (an id sent by the client is not echoed here).
-    const requestId = randomUUID();
-    res.setHeader('X-Request-Id', requestId);
+    // The first middleware: the request id (the client's, when safe) is assigned here.
+    const requestId = assignRequestId(req, res);
     // Route "shed", not "unmatched": the availability SLI leaves unknown routes out, not these.
     recordRequest(req.method, 'shed', ERROR_STATUS.OVERLOADED, 0);
     res.statusCode = ERROR_STATUS.OVERLOADED;
@@ -80,14 +77,11 @@ export class LoadShedder {
         title: titleFor('OVERLOADED'),
         status: ERROR_STATUS.OVERLOADED,
         detail,
-        instance: req.originalUrl,
+        // As every problem: a key sent in the query string never comes back.
+        instance: redactUrl(req.originalUrl),
         code: 'OVERLOADED',
         requestId,
       }),
     );
   };
-
-  stop(): void {
-    if (this.timer) clearInterval(this.timer);
-  }
 }
