@@ -1,7 +1,7 @@
 import { invalidParameters, ProblemFieldError } from '@app/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { INTERVALS, Interval } from '../period';
-import { isIsoDay, MESSAGES } from './list-bars.query.parser';
+import { parseDateRange } from './list-bars.query.parser';
 import { MAX_SYMBOLS, parseSymbolsParam } from './symbols.param';
 
 /** What GET /api/v1/data/aggregate's query parses to. */
@@ -31,16 +31,7 @@ export function parseAggregateQuery(query: Record<string, unknown>): AggregateQu
   if (!INTERVALS.includes(interval as Interval)) {
     errors.push({ field: 'interval', message: `interval must be one of ${INTERVALS.join(', ')}` });
   }
-  const out: Partial<AggregateQuery> = {};
-  for (const name of ['start_date', 'end_date'] as const) {
-    const value = query[name];
-    if (value === undefined) continue;
-    if (isIsoDay(value)) out[name] = value;
-    else errors.push({ field: name, message: MESSAGES.date(name) });
-  }
-  if (out.start_date !== undefined && out.end_date !== undefined && out.end_date < out.start_date) {
-    errors.push({ field: 'end_date', message: MESSAGES.order });
-  }
+  const out = parseDateRange(query, errors);
   if (errors.length) throw invalidParameters(errors);
   return { ...out, symbols: symbols!, interval: interval as Interval };
 }

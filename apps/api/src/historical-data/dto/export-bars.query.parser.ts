@@ -1,6 +1,6 @@
 import { invalidParameters, ProblemFieldError } from '@app/common';
 import type { ExportFormat } from '@app/database';
-import { isIsoDay, MESSAGES } from './list-bars.query.parser';
+import { parseDateRange } from './list-bars.query.parser';
 import { parseSymbolsParam } from './symbols.param';
 
 /** What GET /api/v1/data/export's query parameters parse to (ExportBarsQueryDto describes them). */
@@ -29,15 +29,7 @@ export function parseExportBarsQuery(query: Record<string, unknown>): ExportBars
 
   const symbols = parseSymbolsParam(query, errors);
   if (symbols !== undefined) out.symbols = symbols;
-  for (const name of ['start_date', 'end_date'] as const) {
-    const value = query[name];
-    if (value === undefined) continue;
-    if (isIsoDay(value)) out[name] = value;
-    else fail(name, MESSAGES.date(name));
-  }
-  if (out.start_date !== undefined && out.end_date !== undefined && out.end_date < out.start_date) {
-    fail('end_date', MESSAGES.order);
-  }
+  Object.assign(out, parseDateRange(query, errors));
   if (query.format !== undefined) {
     if (query.format === 'csv' || query.format === 'ndjson') out.format = query.format;
     else fail('format', FORMAT_MESSAGE);

@@ -64,6 +64,27 @@ function wholeNumber(value: unknown): number | undefined {
 }
 
 /**
+ * `start_date` / `end_date`: real days written YYYY-MM-DD, the end not before the start. Problems
+ * are pushed to `errors`, one per parameter; the valid dates are answered.
+ */
+export function parseDateRange(
+  query: Record<string, unknown>,
+  errors: ProblemFieldError[],
+): { start_date?: string; end_date?: string } {
+  const out: { start_date?: string; end_date?: string } = {};
+  for (const name of ['start_date', 'end_date'] as const) {
+    const value = query[name];
+    if (value === undefined) continue;
+    if (isIsoDay(value)) out[name] = value;
+    else errors.push({ field: name, message: MESSAGES.date(name) });
+  }
+  if (out.start_date !== undefined && out.end_date !== undefined && out.end_date < out.start_date) {
+    errors.push({ field: 'end_date', message: MESSAGES.order });
+  }
+  return out;
+}
+
+/**
  * GET /api/v1/data's query, parsed and checked without class instances (hot path). Same rules and
  * messages as the DTO's decorators: unknown parameters are refused, every bad parameter is listed.
  */
@@ -89,15 +110,7 @@ export function parseListBarsQuery(query: Record<string, unknown>): ListBarsQuer
     else if (symbol !== undefined) fail('symbols', MESSAGES.exclusive);
     else out.symbols = symbols;
   }
-  for (const name of ['start_date', 'end_date'] as const) {
-    const value = query[name];
-    if (value === undefined) continue;
-    if (isIsoDay(value)) out[name] = value;
-    else fail(name, MESSAGES.date(name));
-  }
-  if (out.start_date !== undefined && out.end_date !== undefined && out.end_date < out.start_date) {
-    fail('end_date', MESSAGES.order);
-  }
+  Object.assign(out, parseDateRange(query, errors));
   if (query.page !== undefined) {
     const page = wholeNumber(query.page);
     if (page === undefined || page < 1) fail('page', MESSAGES.page);
