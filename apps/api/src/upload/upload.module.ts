@@ -1,12 +1,14 @@
 import { IngestModule } from '@app/ingest';
 import { Module } from '@nestjs/common';
 import { UploadController } from './upload.controller';
+import { UploadJobs } from './upload.jobs';
+import { UploadRecorder } from './upload.recorder';
 import { UploadService } from './upload.service';
 
 @Module({
   imports: [IngestModule],
   controllers: [UploadController],
-  providers: [UploadService],
-  exports: [UploadService],
+  providers: [UploadService, UploadRecorder, UploadJobs],
+  exports: [UploadService, UploadRecorder],
 })
 export class UploadModule {}
