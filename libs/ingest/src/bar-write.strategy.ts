@@ -134,8 +134,11 @@ export class SingleTransaction implements WriteStrategy {
 
 /** Rows per bulk-load chunk: each commits on its own (progress, `interrupted` counts). */
 export const CHUNK_ROWS = 50_000;
-/** Chunks open at once: one streaming from the parser while the previous one commits. */
-const OPEN_CHUNKS = 2;
+/** Chunks open at once: one streaming from the parser while the previous ones merge and commit. */
+const OPEN_CHUNKS = 3;
+
+/** Re-uploads: multi-row upserts per batch (true) or the staging path per chunk (false). */
+const UPDATES_BY_BATCH = true;
 
 const NO_COUNTS: BatchResult = { counts: { inserted: 0, updated: 0, skipped: 0 }, conflicts: [] };
 
@@ -189,6 +192,8 @@ class ChunkLoader {
       while (this.committing.size >= OPEN_CHUNKS && !this.failure)
         await Promise.race(this.committing);
       if (this.failure) throw this.failure;
+      // A re-upload: multi-row upserts, a few in flight, measured faster here than staging.
+      if (this.expectConflicts && UPDATES_BY_BATCH) return this.upsert(batch);
       this.current = this.open();
     }
     await this.current.add(batch);
@@ -213,19 +218,25 @@ class ChunkLoader {
     this.current = undefined;
   }
 
-  private open(): TsvChunk {
-    const chunk = new TsvChunk();
-    const done: Promise<void> = this.transactions
-      .run(
+  private upsert(batch: BarRecord[]): BatchResult {
+    this.track(
+      this.transactions.run(
         async (tx) => {
-          const counts = await this.repository.loadChunk(tx, chunk, this.mode, {
-            expectConflicts: this.expectConflicts,
+          const counts = await this.repository.upsertBatch(tx, batch, this.mode, {
+            expectConflicts: true,
           });
           await this.hooks.beforeCommit?.(tx, counts);
           return counts;
         },
-        { operation: 'ingest_chunk' },
-      )
+        { operation: 'ingest_batch' },
+      ),
+    );
+    return NO_COUNTS;
+  }
+
+  /** Counts what `commit` committed; remembers its failure. */
+  private track(commit: Promise<WriteCounts>, chunk?: TsvChunk): void {
+    const done: Promise<void> = commit
       .then((counts) => {
         this.totals.inserted += counts.inserted;
         this.totals.updated += counts.updated;
@@ -235,10 +246,27 @@ class ChunkLoader {
       })
       .catch((err: unknown) => {
         this.failure ??= err instanceof Error ? err : new Error(String(err));
-        chunk.abandonLive();
+        chunk?.abandonLive();
       })
       .finally(() => this.committing.delete(done));
     this.committing.add(done);
+  }
+
+  private open(): TsvChunk {
+    const chunk = new TsvChunk();
+    this.track(
+      this.transactions.run(
+        async (tx) => {
+          const counts = await this.repository.loadChunk(tx, chunk, this.mode, {
+            expectConflicts: this.expectConflicts,
+          });
+          await this.hooks.beforeCommit?.(tx, counts);
+          return counts;
+        },
+        { operation: 'ingest_chunk' },
+      ),
+      chunk,
+    );
     return chunk;
   }
 }

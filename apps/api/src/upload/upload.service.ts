@@ -30,6 +30,10 @@ const keyNameOf = (req: Request): string | undefined => {
   return identity.kind === 'key' ? identity.name : undefined;
 };
 
+/** `Prefer: respond-async`: the client asks for 202 and a status URL. */
+export const prefersAsync = (req: Request): boolean =>
+  /(^|[\s,;])respond-async([\s,;]|$)/i.test(String(req.headers.prefer ?? ''));
+
 export interface UploadReport extends CsvIngestReport {
   uploadId: string;
   status: 'completed';
@@ -104,6 +108,8 @@ type IngestSettings = Pick<
 @Injectable()
 export class UploadService implements OnApplicationBootstrap {
   private readonly logger = new Logger(UploadService.name);
+  /** Requests whose file is hashed as it is read (Idempotency-Key): marked, then the stream. */
+  private readonly hashed = new WeakMap<Request, ByteLimit | 'wanted'>();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -124,15 +130,20 @@ export class UploadService implements OnApplicationBootstrap {
       );
   }
 
-  async upload(
-    req: Request,
-    query: UploadQueryDto,
-    preferAsync: boolean,
-    /** Sees the file's byte stream before it is read (to hash it for idempotency). */
-    onSource?: (stream: ByteLimit) => void,
-  ): Promise<UploadReport | UploadAccepted> {
+  /** Hash this request's file as it is read (see bodyDigestOf). */
+  hashBodyOf(req: Request): void {
+    this.hashed.set(req, 'wanted');
+  }
+
+  /** sha256 of the file `upload` read for this request (after hashBodyOf). */
+  bodyDigestOf(req: Request): string {
+    const stream = this.hashed.get(req);
+    return stream instanceof ByteLimit ? stream.digest() : '';
+  }
+
+  async upload(req: Request, query: UploadQueryDto): Promise<UploadReport | UploadAccepted> {
     const source = await openUploadSource(req, this.config.http.uploadMaxBytes);
-    onSource?.(source.stream);
+    if (this.hashed.has(req)) this.hashed.set(req, source.stream.hashing());
     const settings: IngestSettings = {
       onConflict: query.onConflict,
       atomic: query.atomic,
@@ -140,7 +151,7 @@ export class UploadService implements OnApplicationBootstrap {
       symbol: query.symbol,
       dateFormat: query.dateFormat,
     };
-    const isAsync = query.async || preferAsync;
+    const isAsync = query.async || prefersAsync(req);
     const record = {
       id: randomUUID(),
       mode: isAsync ? ('async' as const) : ('sync' as const),
