@@ -1,6 +1,12 @@
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { AppError, detachedFromRequest, NotFoundError } from '@app/common';
-import { HistoricalDataRepository, UploadRecord, UploadsRepository } from '@app/database';
+import {
+  HistoricalDataRepository,
+  untilStored,
+  UploadLease,
+  UploadRecord,
+  UploadsRepository,
+} from '@app/database';
 import {
   CsvFormatError,
   CsvHeaderError,
@@ -19,12 +25,12 @@ import {
 import type { Request } from 'express';
 import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream, ReadStream } from 'node:fs';
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { ListUploadsQueryDto, UploadQueryDto } from './dto/upload.query.dto';
-import { RejectedRowsFile, REJECTED_HEADER } from './rejected-rows.file';
+import { RejectedRowsStore, rejectedRowsCsv } from './rejected-rows.store';
 import { ByteLimit, openUploadSource } from './upload-source';
 import { identityOf } from '../security/client-identity';
 
@@ -117,15 +123,19 @@ export class UploadService implements OnApplicationBootstrap, BeforeApplicationS
     private readonly bars: HistoricalDataRepository,
   ) {}
 
+  /** The service is stopping: bookkeeping writes stop retrying (see untilStored). */
+  private stopping = false;
+
   async onApplicationBootstrap(): Promise<void> {
+    // Unfinished uploads of a previous run are swept by UploadSweeper once their heartbeat is
+    // stale, never those another live replica is running.
     await mkdir(this.config.http.uploadDir, { recursive: true });
-    const interrupted = await this.uploads.interruptUnfinished(
-      'the service stopped before this upload finished; upload the file again',
-    );
-    if (interrupted)
-      this.logger.warn(
-        `marked ${interrupted} unfinished upload(s) from a previous run as interrupted`,
-      );
+  }
+
+  /** This instance owns upload `id` while it runs: its heartbeat keeps other replicas off it. */
+  private lease(id: string): UploadLease {
+    const { instanceId, heartbeatMs } = this.config.uploads;
+    return new UploadLease(this.uploads, instanceId, id, heartbeatMs);
   }
 
   async upload(
@@ -155,6 +165,7 @@ export class UploadService implements OnApplicationBootstrap, BeforeApplicationS
       client: keyNameOf(req),
       clientIp: req.ip,
       options,
+      owner: this.config.uploads.instanceId,
     };
     if (!isAsync) {
       await this.uploads.create({
@@ -212,15 +223,10 @@ export class UploadService implements OnApplicationBootstrap, BeforeApplicationS
     };
   }
 
-  /** The rejected rows as CSV (header only when there were none). */
-  async rejectedRows(id: string): Promise<Readable | string> {
+  /** The rejected rows as CSV (header only when there were none), from the database. */
+  async rejectedRows(id: string): Promise<Readable> {
     await this.find(id);
-    const path = this.rejectedPath(id);
-    const exists = await stat(path).then(
-      () => true,
-      () => false,
-    );
-    return exists ? createReadStream(path) : REJECTED_HEADER;
+    return rejectedRowsCsv(this.uploads, id);
   }
 
   private async find(id: string): Promise<UploadRecord> {
@@ -235,7 +241,8 @@ export class UploadService implements OnApplicationBootstrap, BeforeApplicationS
     options: Omit<CsvIngestOptions, 'uploadId'>,
   ): Promise<UploadReport> {
     const started = performance.now();
-    const rejected = new RejectedRowsFile(this.rejectedPath(id));
+    const rejected = new RejectedRowsStore(this.uploads, id);
+    const lease = this.lease(id);
     let report: CsvIngestReport;
     try {
       report = await this.ingestor.ingest(
@@ -244,12 +251,26 @@ export class UploadService implements OnApplicationBootstrap, BeforeApplicationS
         this.bars.dialect,
       );
     } catch (err) {
-      await rejected.close();
+      await this.keepRejected(rejected);
       await this.recordFailure(id, err, stream.bytes, started);
       throw this.toHttpError(err);
+    } finally {
+      lease.release();
     }
-    await rejected.close();
+    await this.keepRejected(rejected);
     return this.complete(id, report, stream.bytes, started, options);
+  }
+
+  /** Rejected rows that could not be stored are logged, not fatal: the report still counts them. */
+  private async keepRejected(rejected: RejectedRowsStore): Promise<void> {
+    await rejected
+      .close()
+      .catch((err: unknown) =>
+        this.logger.error(
+          { err, uploadId: rejected.uploadId },
+          'could not store some rejected rows of an upload',
+        ),
+      );
   }
 
   /** Stops background uploads: in-flight batches commit, the rest is recorded as interrupted. */
@@ -258,6 +279,7 @@ export class UploadService implements OnApplicationBootstrap, BeforeApplicationS
     this.logger.warn(
       `stopping ${this.running.size} background upload(s); they will be marked interrupted`,
     );
+    this.stopping = true;
     for (const stop of this.running.values()) stop();
     await Promise.allSettled(this.running.keys());
   }
@@ -269,8 +291,12 @@ export class UploadService implements OnApplicationBootstrap, BeforeApplicationS
     options: Omit<CsvIngestOptions, 'uploadId'>,
   ): Promise<void> {
     const started = performance.now();
-    const rejected = new RejectedRowsFile(this.rejectedPath(id));
+    const rejected = new RejectedRowsStore(this.uploads, id);
     const counter = new ByteLimit(Number.MAX_SAFE_INTEGER);
+    const lease = this.lease(id);
+    // The job's final state is recorded even if the database is away when it ends: retried until
+    // it is back (or the service stops), so the upload never stays `processing` with no job.
+    const untilBack = { stopped: () => this.stopping, logger: this.logger };
     try {
       await this.uploads.markProcessing(id);
       const report = await this.ingestor.ingest(
@@ -285,16 +311,29 @@ export class UploadService implements OnApplicationBootstrap, BeforeApplicationS
         },
         this.bars.dialect,
       );
-      await rejected.close();
-      await this.complete(id, report, bytes, started, options).catch((err: unknown) => {
-        if (!(err instanceof AppError && err.code === 'ROWS_REJECTED')) throw err;
-      });
+      await this.keepRejected(rejected);
+      await untilStored(
+        `the completion of upload ${id}`,
+        () =>
+          this.complete(id, report, bytes, started, options).then(
+            () => undefined,
+            (err: unknown) => {
+              if (!(err instanceof AppError && err.code === 'ROWS_REJECTED')) throw err;
+            },
+          ),
+        untilBack,
+      );
     } catch (err) {
-      await rejected.close();
-      await this.recordFailure(id, err, counter.bytes, started).catch((e: unknown) =>
+      await this.keepRejected(rejected);
+      await untilStored(
+        `the failure of upload ${id}`,
+        () => this.recordFailure(id, err, counter.bytes, started),
+        untilBack,
+      ).catch((e: unknown) =>
         this.logger.error({ err: e, uploadId: id }, 'could not record the failure of an upload'),
       );
     } finally {
+      lease.release();
       await rm(String(spoolStream.path), { force: true });
     }
   }
@@ -387,9 +426,5 @@ export class UploadService implements OnApplicationBootstrap, BeforeApplicationS
 
   private spoolPath(id: string): string {
     return join(this.config.http.uploadDir, `${id}.csv`);
-  }
-
-  private rejectedPath(id: string): string {
-    return join(this.config.http.uploadDir, `${id}.rejected.csv`);
   }
 }
