@@ -57,7 +57,7 @@ export interface AppConfig {
     /** Time budget of a synchronous CSV upload, which legitimately runs for minutes. */
     uploadTimeoutMs: number;
     uploadMaxBytes: number;
-    /** Where async uploads are spooled and rejected rows kept (errors CSV). */
+    /** Where async uploads are spooled (rejected rows live in the database: every replica serves them). */
     uploadDir: string;
     /** How long shutdown waits for in-flight requests before closing their connections. */
     shutdownGraceMs: number;
