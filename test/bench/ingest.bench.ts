@@ -25,7 +25,7 @@ const DB_URL = new URL(process.env.BENCH_DATABASE_URL ?? 'mysql://root@127.0.0.1
 const DB_NAME = DB_URL.pathname.slice(1);
 const SYMBOLS = 200;
 const DAYS = 5000;
-const PORT = 3902;
+const PORT = Number(process.env.BENCH_PORT ?? 3902);
 const root = join(__dirname, '..', '..', '..');
 const file = join(root, '.bench', `ingest-${SYMBOLS}x${DAYS}.csv`);
 
@@ -63,7 +63,10 @@ async function generate(): Promise<void> {
 }
 
 async function startApi(): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [join(root, 'dist/apps/api/src/main.js')], {
+  // BENCH_CPU_PROF_DIR: the server writes a V8 CPU profile there when it exits.
+  const prof = process.env.BENCH_CPU_PROF_DIR;
+  const flags = prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : [];
+  const child = spawn(process.execPath, [...flags, join(root, 'dist/apps/api/src/main.js')], {
     env: {
       ...process.env,
       PORT: String(PORT),

@@ -16,7 +16,7 @@ import {
 import { DataChanges } from './data-changes';
 import { ReadPool } from './read-pool';
 import { SymbolsRepository } from './symbols.repository';
-import { TransactionRunner } from './transaction.runner';
+import { TransactionRunner, WriteRaceError } from './transaction.runner';
 import {
   Bar,
   BarFilter,
@@ -486,10 +486,7 @@ export class HistoricalDataRepository {
         if (mode === 'skip') return { inserted, updated: 0, skipped: n - inserted };
         if (mode === 'error') {
           // The caller removed stored pairs; one stored meanwhile was skipped: let it retry.
-          if (inserted < n)
-            throw Object.assign(new Error('a pair was stored concurrently'), {
-              code: 'ER_DUP_ENTRY',
-            });
+          if (inserted < n) throw new WriteRaceError();
           return { inserted, updated: 0, skipped: 0 };
         }
         if (inserted === n) return { inserted, updated: 0, skipped: 0 };
@@ -503,7 +500,13 @@ export class HistoricalDataRepository {
     const params = flatten(bars);
 
     if (mode === 'error') {
-      await tx.query(insert, params, true);
+      try {
+        await tx.query(insert, params, true);
+      } catch (err) {
+        // The caller looked and found none of these stored: a concurrent writer stored one since.
+        if (isUniqueViolation(err)) throw new WriteRaceError();
+        throw err;
+      }
       return { inserted: n, updated: 0, skipped: 0 };
     }
 

@@ -1,13 +1,15 @@
 import { IngestModule } from '@app/ingest';
 import { Module } from '@nestjs/common';
 import { UploadController } from './upload.controller';
+import { UploadJobs } from './upload.jobs';
+import { UploadRecorder } from './upload.recorder';
 import { UploadService } from './upload.service';
 import { UploadSweeper } from './upload.sweeper';
 
 @Module({
   imports: [IngestModule],
   controllers: [UploadController],
-  providers: [UploadService, UploadSweeper],
-  exports: [UploadService],
+  providers: [UploadService, UploadRecorder, UploadJobs, UploadSweeper],
+  exports: [UploadService, UploadRecorder],
 })
 export class UploadModule {}
