@@ -19,6 +19,7 @@ import {
   InFlightBatches,
   PerBatchCommit,
   SingleTransaction,
+  StreamedChunks,
   WriteStrategy,
 } from './bar-write.strategy';
 import { ColumnMap, mapHeader } from './csv-header';
@@ -103,9 +104,8 @@ export class CsvIngestor {
     const end = metrics ? ingestDuration.startTimer({ source: label }) : undefined;
     const run = new IngestRun(options);
     try {
-      const { report, rolledBack } = await this.strategyFor(options).run((target) =>
-        run.consume(source, target),
-      );
+      const strategy = await this.strategyFor(options);
+      const { report, rolledBack } = await strategy.run((target) => run.consume(source, target));
       if (metrics) countIngest(label, { failed: report.failed });
       return rolledBack ? { ...report, inserted: 0, updated: 0, skipped: 0 } : report;
     } catch (err) {
@@ -117,7 +117,7 @@ export class CsvIngestor {
     }
   }
 
-  private strategyFor(options: CsvIngestOptions): WriteStrategy {
+  private async strategyFor(options: CsvIngestOptions): Promise<WriteStrategy> {
     const batches = new BatchWriter(this.repository, options.onConflict);
     if (options.dryRun) return new DryRun(batches);
     const label = options.source ?? 'csv';
@@ -131,6 +131,12 @@ export class CsvIngestor {
         allOrNothing: true,
         replayable: false,
       });
+    // onConflict=error reports stored pairs per row, which a bulk load cannot tell apart.
+    if (
+      options.onConflict !== 'error' &&
+      (await this.repository.detectIngestPath()) === 'load-data'
+    )
+      return new StreamedChunks(this.transactions, this.repository, options.onConflict, hooks);
     return new PerBatchCommit(
       this.transactions,
       batches,
@@ -199,8 +205,10 @@ class IngestRun {
         throw new CsvFormatError('EMPTY_FILE', 'The file has a header but no rows.');
     } catch (err) {
       if (!(err instanceof CsvRecordError)) {
+        target.abort?.(err);
         await pool.settle();
-        throw this.interrupted(err);
+        await target.flush?.().catch(() => undefined);
+        throw this.interrupted(err, target);
       }
       // An unterminated quote swallowed the rest of the file: one rejected record, then the end.
       this.report.rows++;
@@ -210,17 +218,26 @@ class IngestRun {
     }
     // The last, partial batch: also after a malformed final record, which ends the file.
     if (batch.bars.length && !pool.failure) await dispatch(batch);
-    const failure = await pool.settle();
+    let failure = await pool.settle();
+    if (target.flush) failure ??= await target.flush().catch((err: unknown) => err);
     this.options.onProgress?.(this.report.rows);
-    if (failure) throw this.interrupted(failure);
+    if (failure) throw this.interrupted(failure, target);
+    this.takeCommitted(target);
     return this.report;
   }
 
   /** Header and format errors stand alone; anything else carries what was committed so far. */
-  private interrupted(err: unknown): unknown {
+  private interrupted(err: unknown, target: BatchTarget): unknown {
     if (err instanceof CsvHeaderError || err instanceof CsvFormatError) return err;
     this.options.onProgress?.(this.report.rows);
+    this.takeCommitted(target);
     return new IngestInterruptedError(err, this.report);
+  }
+
+  /** A streamed target reports committed counts as a whole, not per batch. */
+  private takeCommitted(target: BatchTarget): void {
+    const committed = target.committed?.();
+    if (committed) Object.assign(this.report, committed);
   }
 
   private account(batch: Batch, { counts, conflicts }: BatchResult): void {

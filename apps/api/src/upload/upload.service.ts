@@ -13,12 +13,12 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/comm
 import type { Request } from 'express';
 import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { ListUploadsQueryDto, UploadQueryDto } from './dto/upload.query.dto';
-import { RejectedRowsFile, REJECTED_HEADER } from './rejected-rows.file';
+import { RejectedRowsStore, rejectedRowsCsv } from './rejected-rows.store';
 import { ByteLimit, openUploadSource } from './upload-source';
 import { UploadJobs } from './upload.jobs';
 import { ShutdownInterruption, UploadRecorder, UploadRun } from './upload.recorder';
@@ -29,6 +29,10 @@ const keyNameOf = (req: Request): string | undefined => {
   const identity = identityOf(req);
   return identity.kind === 'key' ? identity.name : undefined;
 };
+
+/** `Prefer: respond-async`: the client asks for 202 and a status URL. */
+export const prefersAsync = (req: Request): boolean =>
+  /(^|[\s,;])respond-async([\s,;]|$)/i.test(String(req.headers.prefer ?? ''));
 
 export interface UploadReport extends CsvIngestReport {
   uploadId: string;
@@ -104,6 +108,8 @@ type IngestSettings = Pick<
 @Injectable()
 export class UploadService implements OnApplicationBootstrap {
   private readonly logger = new Logger(UploadService.name);
+  /** Requests whose file is hashed as it is read (Idempotency-Key): marked, then the stream. */
+  private readonly hashed = new WeakMap<Request, ByteLimit | 'wanted'>();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -114,25 +120,25 @@ export class UploadService implements OnApplicationBootstrap {
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
+    // Unfinished uploads of a previous run are swept by UploadSweeper once their heartbeat is
+    // stale, never those another live replica is running.
     await mkdir(this.config.http.uploadDir, { recursive: true });
-    const interrupted = await this.uploads.interruptUnfinished(
-      'the service stopped before this upload finished; upload the file again',
-    );
-    if (interrupted)
-      this.logger.warn(
-        `marked ${interrupted} unfinished upload(s) from a previous run as interrupted`,
-      );
   }
 
-  async upload(
-    req: Request,
-    query: UploadQueryDto,
-    preferAsync: boolean,
-    /** Sees the file's byte stream before it is read (to hash it for idempotency). */
-    onSource?: (stream: ByteLimit) => void,
-  ): Promise<UploadReport | UploadAccepted> {
+  /** Hash this request's file as it is read (see bodyDigestOf). */
+  hashBodyOf(req: Request): void {
+    this.hashed.set(req, 'wanted');
+  }
+
+  /** sha256 of the file `upload` read for this request (after hashBodyOf). */
+  bodyDigestOf(req: Request): string {
+    const stream = this.hashed.get(req);
+    return stream instanceof ByteLimit ? stream.digest() : '';
+  }
+
+  async upload(req: Request, query: UploadQueryDto): Promise<UploadReport | UploadAccepted> {
     const source = await openUploadSource(req, this.config.http.uploadMaxBytes);
-    onSource?.(source.stream);
+    if (this.hashed.has(req)) this.hashed.set(req, source.stream.hashing());
     const settings: IngestSettings = {
       onConflict: query.onConflict,
       atomic: query.atomic,
@@ -140,7 +146,7 @@ export class UploadService implements OnApplicationBootstrap {
       symbol: query.symbol,
       dateFormat: query.dateFormat,
     };
-    const isAsync = query.async || preferAsync;
+    const isAsync = query.async || prefersAsync(req);
     const record = {
       id: randomUUID(),
       mode: isAsync ? ('async' as const) : ('sync' as const),
@@ -210,15 +216,10 @@ export class UploadService implements OnApplicationBootstrap {
     };
   }
 
-  /** The rejected rows as CSV (header only when there were none). */
-  async rejectedRows(id: string): Promise<Readable | string> {
+  /** The rejected rows as CSV (header only when there were none), from the database. */
+  async rejectedRows(id: string): Promise<Readable> {
     await this.find(id);
-    const path = this.rejectedPath(id);
-    const exists = await stat(path).then(
-      () => true,
-      () => false,
-    );
-    return exists ? createReadStream(path) : REJECTED_HEADER;
+    return rejectedRowsCsv(this.uploads, id);
   }
 
   private async find(id: string): Promise<UploadRecord> {
@@ -227,14 +228,14 @@ export class UploadService implements OnApplicationBootstrap {
     return upload;
   }
 
-  /** Runs the ingest for one upload, its rejected rows to their file; answers the report. */
+  /** Runs the ingest for one upload, its rejected rows to the database; answers the report. */
   private async ingest(
     run: UploadRun,
     stream: Readable,
     settings: IngestSettings,
     onProgress?: (rows: number) => void,
   ): Promise<CsvIngestReport> {
-    const rejected = new RejectedRowsFile(this.rejectedPath(run.id));
+    const rejected = new RejectedRowsStore(this.uploads, run.id);
     try {
       return await this.ingestor.ingest(stream, {
         ...settings,
@@ -243,7 +244,15 @@ export class UploadService implements OnApplicationBootstrap {
         onProgress,
       });
     } finally {
-      await rejected.close();
+      // Rows that could not be kept are logged, not fatal: the report still counts them.
+      await rejected
+        .close()
+        .catch((err: unknown) =>
+          this.logger.error(
+            { err, uploadId: run.id },
+            'could not store some rejected rows of an upload',
+          ),
+        );
     }
   }
 
@@ -327,9 +336,5 @@ export class UploadService implements OnApplicationBootstrap {
 
   private spoolPath(id: string): string {
     return join(this.config.http.uploadDir, `${id}.csv`);
-  }
-
-  private rejectedPath(id: string): string {
-    return join(this.config.http.uploadDir, `${id}.rejected.csv`);
   }
 }
