@@ -1,5 +1,8 @@
+import fc from 'fast-check';
+import { writeToString } from 'fast-csv';
+import { barArbitrary, ruleSetSymbol } from '../../../test/fixtures/bar.arbitrary';
 import { BarCursor } from './bar-cursor';
-import { BarExport, CSV_HEADER, exportFileName } from './bar-export';
+import { barCsvLine, BarExport, CSV_HEADER, exportFileName } from './bar-export';
 import type { Bar } from './historical-data.types';
 
 /** A cursor over bars in memory, optionally failing after `failAfter` of them. */
@@ -13,11 +16,13 @@ class ListCursor extends BarCursor<Bar> {
     super((row: never) => row);
   }
 
+  /** Batches of up to 700 bars (not a divisor of anything here: uneven chunks on purpose). */
   override _read(): void {
     if (this.i === this.failAfter) return void this.destroy(new Error('connection lost'));
     if (this.i >= this.bars.length) return void this.push(null);
-    this.rows++;
-    this.push(this.bars[this.i++]);
+    const end = Math.min(this.bars.length, this.i + 700, this.failAfter ?? Infinity);
+    this.pushBatch(this.bars.slice(this.i, end));
+    this.i = end;
   }
 }
 
@@ -71,6 +76,34 @@ describe('BarExport', () => {
     const bars = Array.from({ length: 5000 }, (_, i) => bar(i));
     await expect(text(new BarExport(new ListCursor(bars, 3000), 'csv'))).rejects.toThrow(
       'connection lost',
+    );
+  });
+});
+
+/** What fast-csv's formatter writes for these bars, with the options the export used to pass it. */
+const fastCsv = (bars: Bar[]): Promise<string> =>
+  writeToString(
+    bars.map((b) => [b.symbol, b.date, b.open, b.high, b.low, b.close, b.adjClose ?? '', b.volume]),
+    { headers: [...CSV_HEADER], alwaysWriteHeaders: true, includeEndRowDelimiter: true },
+  );
+
+describe('barCsvLine', () => {
+  // Rule-set symbols, and anything else a table could hold: quotes, commas, pipes, NUL, CR/LF.
+  const arbitraryBar = barArbitrary(
+    fc.oneof(
+      ruleSetSymbol,
+      fc.string({ unit: fc.constantFrom('A', '"', ',', '|', '\r', '\n', '\0', ' ', 'é') }),
+    ),
+  );
+
+  it('writes the bytes fast-csv formats for the same rows (header aside)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(arbitraryBar, { maxLength: 20 }), async (bars) => {
+        const expected = await fastCsv(bars);
+        expect(`${CSV_HEADER.join(',')}\n${bars.map((b) => barCsvLine(b)).join('')}`).toBe(
+          expected,
+        );
+      }),
     );
   });
 });

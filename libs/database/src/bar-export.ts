@@ -1,5 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import { format as csvFormat } from 'fast-csv';
 import { pipeline, Readable, Transform, TransformCallback } from 'node:stream';
 import type { BarCursor, BarSelection } from './bar-cursor';
 import { HistoricalDataRepository } from './historical-data.repository';
@@ -24,67 +23,61 @@ export const CSV_HEADER = [
   'volume',
 ] as const;
 
-/** Bytes handed on at a time: one socket write (or one zlib input) per ~64 KiB, not per row. */
-const CHUNK_BYTES = 64 * 1024;
+/** The CSV header line. */
+export const CSV_HEADER_LINE = `${CSV_HEADER.join(',')}\n`;
 
-type CsvRow = (string | number)[];
+/** Characters after which a text field needs fast-csv's treatment (quoting, NUL removal). */
+const CSV_SPECIAL = /[\0",\r\n|]/;
 
-/** A bar as a CSV record; a missing adj_close is an empty field (NaN in pandas). */
-const csvRow = (b: Bar): CsvRow => [
-  b.symbol,
-  b.date,
-  b.open,
-  b.high,
-  b.low,
-  b.close,
-  b.adjClose ?? '',
-  b.volume,
-];
-
-/** Gathers small buffers (fast-csv writes one per row) into CHUNK_BYTES pieces. */
-class Coalesce extends Transform {
-  private parts: Buffer[] = [];
-  private size = 0;
-
-  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    this.parts.push(chunk);
-    this.size += chunk.length;
-    if (this.size >= CHUNK_BYTES) this.release();
-    done();
-  }
-
-  override _flush(done: TransformCallback): void {
-    if (this.size) this.release();
-    done();
-  }
-
-  private release(): void {
-    this.push(Buffer.concat(this.parts, this.size));
-    this.parts = [];
-    this.size = 0;
-  }
+/**
+ * A text field exactly as fast-csv's formatter writes it with its defaults: NULs dropped; quoted,
+ * with quotes doubled, when it holds a quote; quoted when it holds a comma, `|`, CR or LF. The rule
+ * set's symbols never do, so the test is all a row pays.
+ */
+export function csvText(value: string): string {
+  if (!CSV_SPECIAL.test(value)) return value;
+  const text = value.replace(/\0/g, '');
+  if (text.includes('"')) return `"${text.replace(/"/g, '""')}"`;
+  return /[,\r\n|]/.test(text) ? `"${text}"` : text;
 }
 
-/** One bar per line, as the API's Bar JSON (JSON.stringify of the repository's Bar). */
-class NdjsonLines extends Transform {
-  private pending = '';
+/**
+ * A bar as one CSV line (`\n`-terminated): the bytes fast-csv's formatter writes for the row
+ * `[symbol, date, open, high, low, close, adj_close ?? '', volume]` (bar-export.spec.ts holds
+ * the two together on random bars). Written by hand because fast-csv's per-row arrays, per-field
+ * regular expressions and one string per row cost more than the database read (ARCHITECTURE.md,
+ * "The export").
+ */
+export const barCsvLine = (b: Bar): string =>
+  `${csvText(b.symbol)},${b.date},${b.open},${b.high},${b.low},${b.close},${b.adjClose ?? ''},${b.volume}\n`;
 
-  constructor() {
-    super({ writableObjectMode: true });
+/** A bar as one NDJSON line: JSON.stringify of the API's Bar. */
+const barJsonLine = (b: Bar): string => `${JSON.stringify(b)}\n`;
+
+/**
+ * Batches of bars (the cursor's chunks) to text: one string, so one socket write (or one zlib
+ * input), per batch of up to CURSOR_BATCH_ROWS bars; `header` first, even with no bars.
+ */
+class LineEncoder extends Transform {
+  private header: string;
+
+  constructor(
+    private readonly line: (b: Bar) => string,
+    header = '',
+  ) {
+    super({ writableObjectMode: true, writableHighWaterMark: 1 });
+    this.header = header;
   }
 
-  override _transform(bar: Bar, _enc: BufferEncoding, done: TransformCallback): void {
-    this.pending += `${JSON.stringify(bar)}\n`;
-    if (this.pending.length >= CHUNK_BYTES) {
-      this.push(this.pending);
-      this.pending = '';
-    }
-    done();
+  override _transform(bars: Bar[], _enc: BufferEncoding, done: TransformCallback): void {
+    let out = this.header;
+    this.header = '';
+    for (const b of bars) out += this.line(b);
+    done(null, out);
   }
 
   override _flush(done: TransformCallback): void {
-    if (this.pending) this.push(this.pending);
-    done();
+    done(null, this.header || undefined);
   }
 }
 
@@ -98,21 +91,11 @@ export class BarExport {
   ) {
     // pipeline: an error anywhere destroys every stage (the cursor stops its statement) and
     // surfaces on `body`; destroying `body` stops the cursor too.
-    const done = (): void => undefined;
-    this.body =
+    const encoder =
       format === 'csv'
-        ? pipeline(
-            cursor,
-            csvFormat<Bar, CsvRow>({
-              headers: [...CSV_HEADER],
-              alwaysWriteHeaders: true,
-              includeEndRowDelimiter: true,
-              transform: csvRow,
-            }),
-            new Coalesce(),
-            done,
-          )
-        : pipeline(cursor, new NdjsonLines(), done);
+        ? new LineEncoder(barCsvLine, CSV_HEADER_LINE)
+        : new LineEncoder(barJsonLine);
+    this.body = pipeline(cursor, encoder, () => undefined);
   }
 
   get rows(): number {
@@ -142,8 +125,8 @@ export function exportFileName(selection: BarSelection, format: ExportFormat): s
 /**
  * Bars out as CSV or NDJSON, streamed from a database cursor: the one exporter behind
  * GET /api/v1/data/export and the CLI's `export`, so both write the same bytes.
- * CSV: fast-csv's formatter, header CSV_HEADER, `\n` line ends (the last line too), fields quoted
- * only when needed (never, for the rule set's symbols). Order: symbol, then date.
+ * CSV: fast-csv's format (barCsvLine), header CSV_HEADER, `\n` line ends (the last line too),
+ * fields quoted only when needed (never, for the rule set's symbols). Order: symbol, then date.
  */
 @Injectable()
 export class BarExporter {
