@@ -92,6 +92,13 @@ export interface AppConfig {
     /** In-process cache bound (bytes of cached bodies). */
     maxBytes: number;
   };
+  exports: {
+    /**
+     * Exports running at once (EXPORT_MAX_CONCURRENT); one more is refused with 503 EXPORTS_BUSY.
+     * On MySQL also the size of the export connection pool.
+     */
+    maxConcurrent: number;
+  };
 }
 
 const toBool = ({ value }: { value: unknown }): unknown => {
@@ -212,6 +219,11 @@ class EnvironmentVariables {
   @Transform(toInt)
   @WholeNumber(0, undefined, 'milliseconds')
   SHUTDOWN_GRACE_MS?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @WholeNumber(1, 100, 'exports')
+  EXPORT_MAX_CONCURRENT?: number;
 
   @IsOptional()
   @Transform(toBool)
@@ -454,5 +466,6 @@ export function loadConfig(
       maxBytes: env.CACHE_MAX_BYTES ?? 64 * 1024 * 1024,
     },
     redis: { url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX ?? 'hd:' },
+    exports: { maxConcurrent: env.EXPORT_MAX_CONCURRENT ?? 4 },
   };
 }

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
+import { createPool } from 'mysql2';
 import { Readable } from 'node:stream';
-import type { DataSource } from 'typeorm';
+import type { DataSource, DataSourceOptions } from 'typeorm';
 
 /** The parts of mysql2's callback pool and pooled connection a cursor uses. */
 interface MysqlPoolConnection {
@@ -16,9 +17,50 @@ interface MysqlPoolConnection {
   stream?: { destroy(): void };
 }
 
-interface MysqlPool {
+export interface MysqlPool {
   getConnection(callback: (err: Error | null, connection: MysqlPoolConnection) => void): void;
   query(sql: string, callback: (err: Error | null) => void): void;
+  end(callback: (err?: Error | null) => void): void;
+}
+
+/**
+ * The connections exports read on (MySQL): `size` of them, apart from the pool reads and writes
+ * use, so exports can never take every connection the API has. They connect like the main pool
+ * but hand DECIMAL and BIGINT over as text: the CSV writes that text (trailing zeros dropped,
+ * bar-row.ts) instead of parsing a double and formatting it back, the largest cost of an export
+ * and, through V8's number-string cache, a steady growth of the old generation.
+ */
+export function createExportPool(dataSourceOptions: DataSourceOptions, size: number): MysqlPool {
+  // The MySQL fields of buildDataSourceOptions' result.
+  const options = dataSourceOptions as {
+    host?: string;
+    port?: number;
+    username?: string;
+    password?: string;
+    database?: string;
+    charset?: string;
+    timezone?: string;
+    connectTimeout?: number;
+  };
+  return createPool({
+    host: options.host,
+    port: options.port,
+    user: options.username,
+    password: options.password,
+    database: options.database,
+    charset: options.charset,
+    timezone: options.timezone,
+    connectTimeout: options.connectTimeout,
+    dateStrings: true,
+    decimalNumbers: false,
+    supportBigNumbers: true,
+    bigNumberStrings: true,
+    connectionLimit: size,
+    maxIdle: 0,
+    idleTimeout: 60_000,
+    enableKeepAlive: true,
+    trace: false,
+  }) as unknown as MysqlPool;
 }
 
 interface SqliteDatabase {
@@ -86,8 +128,13 @@ export class MysqlBarCursor<T> extends BarCursor<T> {
   private source?: Readable;
   private finished = false;
 
+  /**
+   * `pool` gives the connection the statement runs on; `control` (the main pool) sends KILL
+   * QUERY, so stopping an export never waits for an export connection.
+   */
   constructor(
     private readonly pool: MysqlPool,
+    private readonly control: Pick<MysqlPool, 'query'>,
     private readonly statement: { sql: string; params: readonly unknown[] },
     toItem: (row: never) => T,
   ) {
@@ -149,7 +196,7 @@ export class MysqlBarCursor<T> extends BarCursor<T> {
       connection.destroy();
       connection.stream?.destroy();
       if (threadId !== null) {
-        this.pool.query(`KILL QUERY ${Number(threadId)}`, (killErr) => {
+        this.control.query(`KILL QUERY ${Number(threadId)}`, (killErr) => {
           // The thread may be gone already (it noticed the closed socket): nothing to stop.
           if (killErr && !/Unknown thread id/i.test(killErr.message)) {
             logger.warn(`could not stop an abandoned export statement: ${killErr.message}`);

@@ -1,8 +1,10 @@
-import { Injectable } from '@nestjs/common';
+import { AppError } from '@app/common';
+import { APP_CONFIG, AppConfig } from '@app/config';
+import { Inject, Injectable } from '@nestjs/common';
 import { pipeline, Readable, Transform, TransformCallback } from 'node:stream';
 import type { BarCursor, BarSelection } from './bar-cursor';
+import { BarRow, CSV_HEADER_LINE, rowCsvLine, toBar } from './bar-row';
 import { HistoricalDataRepository } from './historical-data.repository';
-import type { Bar } from './historical-data.types';
 
 export type ExportFormat = 'csv' | 'ndjson';
 
@@ -11,68 +13,29 @@ export const EXPORT_FORMATS: Record<ExportFormat, { contentType: string; extensi
   ndjson: { contentType: 'application/x-ndjson; charset=utf-8', extension: 'ndjson' },
 };
 
-/** The CSV columns, in order: what `pandas.read_csv` names the DataFrame's columns. */
-export const CSV_HEADER = [
-  'symbol',
-  'date',
-  'open',
-  'high',
-  'low',
-  'close',
-  'adj_close',
-  'volume',
-] as const;
+/** What each format writes: a header, then one line per table row. */
+export const EXPORT_LINES: Record<ExportFormat, { header: string; line: (row: BarRow) => string }> =
+  {
+    csv: { header: CSV_HEADER_LINE, line: rowCsvLine },
+    // JSON.stringify of the API's Bar, as GET /api/v1/data serves it.
+    ndjson: { header: '', line: (row) => `${JSON.stringify(toBar(row))}\n` },
+  };
 
-/** The CSV header line. */
-export const CSV_HEADER_LINE = `${CSV_HEADER.join(',')}\n`;
-
-/** Characters after which a text field needs fast-csv's treatment (quoting, NUL removal). */
-const CSV_SPECIAL = /[\0",\r\n|]/;
+/** Seconds a client refused with EXPORTS_BUSY is asked to wait (Retry-After). */
+export const EXPORTS_BUSY_RETRY_AFTER_S = 5;
 
 /**
- * A text field exactly as fast-csv's formatter writes it with its defaults: NULs dropped; quoted,
- * with quotes doubled, when it holds a quote; quoted when it holds a comma, `|`, CR or LF. The rule
- * set's symbols never do, so the test is all a row pays.
+ * Batches of lines (the cursor's chunks) to text: one string, so one socket write (or one zlib
+ * input), per batch of up to CURSOR_BATCH_ROWS lines; `header` first, even with no lines.
  */
-export function csvText(value: string): string {
-  if (!CSV_SPECIAL.test(value)) return value;
-  const text = value.replace(/\0/g, '');
-  if (text.includes('"')) return `"${text.replace(/"/g, '""')}"`;
-  return /[,\r\n|]/.test(text) ? `"${text}"` : text;
-}
-
-/**
- * A bar as one CSV line (`\n`-terminated): the bytes fast-csv's formatter writes for the row
- * `[symbol, date, open, high, low, close, adj_close ?? '', volume]` (bar-export.spec.ts holds
- * the two together on random bars). Written by hand because fast-csv's per-row arrays, per-field
- * regular expressions and one string per row cost more than the database read (ARCHITECTURE.md,
- * "The export").
- */
-export const barCsvLine = (b: Bar): string =>
-  `${csvText(b.symbol)},${b.date},${b.open},${b.high},${b.low},${b.close},${b.adjClose ?? ''},${b.volume}\n`;
-
-/** A bar as one NDJSON line: JSON.stringify of the API's Bar. */
-const barJsonLine = (b: Bar): string => `${JSON.stringify(b)}\n`;
-
-/**
- * Batches of bars (the cursor's chunks) to text: one string, so one socket write (or one zlib
- * input), per batch of up to CURSOR_BATCH_ROWS bars; `header` first, even with no bars.
- */
-class LineEncoder extends Transform {
-  private header: string;
-
-  constructor(
-    private readonly line: (b: Bar) => string,
-    header = '',
-  ) {
+class LineJoiner extends Transform {
+  constructor(private header: string) {
     super({ writableObjectMode: true, writableHighWaterMark: 1 });
-    this.header = header;
   }
 
-  override _transform(bars: Bar[], _enc: BufferEncoding, done: TransformCallback): void {
-    let out = this.header;
+  override _transform(lines: string[], _enc: BufferEncoding, done: TransformCallback): void {
+    const out = this.header + lines.join('');
     this.header = '';
-    for (const b of bars) out += this.line(b);
     done(null, out);
   }
 
@@ -85,17 +48,14 @@ class LineEncoder extends Transform {
 export class BarExport {
   readonly body: Readable;
 
+  /** `cursor` hands on the format's lines (EXPORT_LINES[format].line of each row). */
   constructor(
-    private readonly cursor: BarCursor<Bar>,
+    private readonly cursor: BarCursor<string>,
     format: ExportFormat,
   ) {
     // pipeline: an error anywhere destroys every stage (the cursor stops its statement) and
     // surfaces on `body`; destroying `body` stops the cursor too.
-    const encoder =
-      format === 'csv'
-        ? new LineEncoder(barCsvLine, CSV_HEADER_LINE)
-        : new LineEncoder(barJsonLine);
-    this.body = pipeline(cursor, encoder, () => undefined);
+    this.body = pipeline(cursor, new LineJoiner(EXPORT_LINES[format].header), () => undefined);
   }
 
   get rows(): number {
@@ -132,15 +92,31 @@ export function exportFileName(selection: BarSelection, format: ExportFormat): s
 export class BarExporter {
   private readonly running = new Set<BarExport>();
 
-  constructor(private readonly repository: HistoricalDataRepository) {}
+  constructor(
+    private readonly repository: HistoricalDataRepository,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
 
   /** Exports whose cursor is still open (operators' view; tests check that cursors stop). */
   get active(): readonly BarExport[] {
     return [...this.running];
   }
 
+  /**
+   * Starts an export, or refuses with 503 EXPORTS_BUSY when EXPORT_MAX_CONCURRENT are running:
+   * each holds a database connection (MySQL) and a share of the CPU for as long as its client
+   * reads, so the bound is checked here, never queued behind.
+   */
   open(selection: BarSelection, format: ExportFormat): BarExport {
-    const cursor = this.repository.streamBars(selection);
+    const max = this.config.exports.maxConcurrent;
+    if (this.running.size >= max) {
+      throw new AppError(
+        'EXPORTS_BUSY',
+        `${max} export${max === 1 ? ' is' : 's are'} already running (EXPORT_MAX_CONCURRENT); retry in ${EXPORTS_BUSY_RETRY_AFTER_S} s.`,
+        { headers: { 'Retry-After': String(EXPORTS_BUSY_RETRY_AFTER_S) } },
+      );
+    }
+    const cursor = this.repository.streamBars(selection, EXPORT_LINES[format].line);
     const exported = new BarExport(cursor, format);
     this.running.add(exported);
     cursor.once('close', () => this.running.delete(exported));
