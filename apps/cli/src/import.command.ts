@@ -71,6 +71,7 @@ export class ImportCommand extends CommandRunner {
           dryRun,
           dateFormat: flags.dateFormat,
           onProgress: (rows) => progress.update(rows),
+          bytesRead: () => counter.bytes,
         },
       );
       progress.stop();
