@@ -186,7 +186,7 @@ function renderSymbols(): void {
     button.append(
       el('span', s.symbol, 'symbol-name'),
       el('span', `${s.firstDate} – ${s.lastDate}`, 'symbol-range'),
-      el('span', `${formatInteger(s.bars)} bars`, 'symbol-bars'),
+      el('span', `${formatInteger(s.bars)} bar${s.bars === 1 ? '' : 's'}`, 'symbol-bars'),
     );
     button.addEventListener('click', () => selectSymbol(s.symbol));
     const li = el('li');

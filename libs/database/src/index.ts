@@ -12,3 +12,4 @@ export * from './symbols.repository';
 export * from './bar-cursor';
 export * from './bar-export';
 export * from './bar-tsv.chunk';
+export * from './upload-lease';

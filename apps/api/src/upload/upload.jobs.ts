@@ -1,5 +1,6 @@
 import { detachedFromRequest } from '@app/common';
 import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
+import { UploadRecorder } from './upload.recorder';
 
 /**
  * Background uploads in progress, each with the way to stop it. On shutdown every job is asked
@@ -9,6 +10,8 @@ import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 export class UploadJobs implements BeforeApplicationShutdown {
   private readonly logger = new Logger(UploadJobs.name);
   private readonly running = new Map<Promise<void>, () => void>();
+
+  constructor(private readonly recorder: UploadRecorder) {}
 
   /** Starts `work` outside the request's time budget; `stop` ends it early. */
   start(work: () => Promise<void>, stop: () => void): void {
@@ -25,6 +28,8 @@ export class UploadJobs implements BeforeApplicationShutdown {
     this.logger.warn(
       `stopping ${this.running.size} background upload(s); they will be marked interrupted`,
     );
+    // A job waiting for the database to record its end stops waiting: the sweep covers it.
+    this.recorder.stopRetrying();
     for (const stop of this.running.values()) stop();
     await Promise.allSettled(this.running.keys());
   }

@@ -1,7 +1,16 @@
 import { detachedFromRequest } from '@app/common';
-import { NewUpload, UploadsRepository, UploadStatus, WriteCounts } from '@app/database';
+import { APP_CONFIG, AppConfig } from '@app/config';
+import {
+  NewUpload,
+  untilStored,
+  UploadLease,
+  UploadOutcome,
+  UploadsRepository,
+  UploadStatus,
+  WriteCounts,
+} from '@app/database';
 import { CsvIngestReport, IngestInterruptedError } from '@app/ingest';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { QueryRunner } from 'typeorm';
 
 /** The service is stopping: a background upload ends here, recorded as interrupted. */
@@ -33,6 +42,10 @@ export class UploadRun {
     readonly id: string,
     private readonly options: { atomic: boolean; dryRun: boolean },
     private readonly started: number,
+    /** Keeps this instance's claim on the upload while it runs (none once it has ended). */
+    private readonly lease: UploadLease | undefined,
+    /** Records the final state: once, or (background jobs) until the database takes it. */
+    private readonly record: (what: string, work: () => Promise<void>) => Promise<void>,
   ) {}
 
   /** The ingest's commit hook: committed counts join the transaction that wrote the rows. */
@@ -57,21 +70,19 @@ export class UploadRun {
     const rejectedAtomically = this.options.atomic && !this.options.dryRun && report.failed > 0;
     const status = rejectedAtomically ? 'failed' : 'completed';
     const durationMs = this.durationMs;
-    await detachedFromRequest(() =>
-      this.uploads.finish(this.id, {
-        status,
-        bytesRead,
-        rows: report.rows,
-        failed: report.failed,
-        errorCounts: report.errorCounts,
-        errors: report.errors,
-        errorsTruncated: report.errorsTruncated,
-        message: rejectedAtomically
-          ? `${report.failed} row(s) failed; atomic=true, so nothing was written`
-          : undefined,
-        durationMs,
-      }),
-    );
+    await this.finish({
+      status,
+      bytesRead,
+      rows: report.rows,
+      failed: report.failed,
+      errorCounts: report.errorCounts,
+      errors: report.errors,
+      errorsTruncated: report.errorsTruncated,
+      message: rejectedAtomically
+        ? `${report.failed} row(s) failed; atomic=true, so nothing was written`
+        : undefined,
+      durationMs,
+    });
     return { status, rejectedAtomically, durationMs };
   }
 
@@ -82,33 +93,69 @@ export class UploadRun {
   async failed(err: unknown, bytesRead: number): Promise<void> {
     const partial = err instanceof IngestInterruptedError ? err.report : undefined;
     const cause = err instanceof IngestInterruptedError ? err.cause : err;
-    await detachedFromRequest(() =>
-      this.uploads.finish(this.id, {
-        status: cause instanceof ShutdownInterruption ? 'interrupted' : 'failed',
-        bytesRead,
-        rows: partial?.rows ?? 0,
-        failed: partial?.failed ?? 0,
-        errorCounts: partial?.errorCounts ?? {},
-        errors: partial?.errors ?? [],
-        errorsTruncated: partial?.errorsTruncated ?? false,
-        message: cause instanceof Error ? cause.message : String(cause),
-        durationMs: this.durationMs,
-      }),
-    );
+    await this.finish({
+      status: cause instanceof ShutdownInterruption ? 'interrupted' : 'failed',
+      bytesRead,
+      rows: partial?.rows ?? 0,
+      failed: partial?.failed ?? 0,
+      errorCounts: partial?.errorCounts ?? {},
+      errors: partial?.errors ?? [],
+      errorsTruncated: partial?.errorsTruncated ?? false,
+      message: cause instanceof Error ? cause.message : String(cause),
+      durationMs: this.durationMs,
+    });
+  }
+
+  /** The final state, recorded even past the request's time budget; then the claim is let go. */
+  private async finish(outcome: UploadOutcome): Promise<void> {
+    try {
+      await this.record(`the end (${outcome.status}) of upload ${this.id}`, () =>
+        detachedFromRequest(() => this.uploads.finish(this.id, outcome)),
+      );
+    } finally {
+      this.lease?.release();
+    }
   }
 }
 
-/** Opens upload records (see UploadRun). */
+/**
+ * Opens upload records (see UploadRun). Each is owned by this instance (INSTANCE_ID) and holds a
+ * lease on it while it runs: its heartbeat keeps other replicas from sweeping it (UploadSweeper).
+ * A background (async) upload's final state is retried until the database takes it, so it never
+ * stays `processing` after its job is gone; a sync upload or import has a caller waiting, so its
+ * final state is tried once (if that fails, its heartbeat goes stale and it is swept).
+ */
 @Injectable()
 export class UploadRecorder {
-  constructor(private readonly uploads: UploadsRepository) {}
+  private readonly logger = new Logger('Uploads');
+  private stopping = false;
+
+  constructor(
+    private readonly uploads: UploadsRepository,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /** The service is stopping: final states are no longer retried (the sweep covers them). */
+  stopRetrying(): void {
+    this.stopping = true;
+  }
 
   /** Records a new upload; `started` (performance.now()) is when its work began. */
   async start(
     upload: NewUpload & { options: { atomic: boolean; dryRun: boolean } },
     started = performance.now(),
   ): Promise<UploadRun> {
-    await this.uploads.create(upload);
-    return new UploadRun(this.uploads, upload.id, upload.options, started);
+    const { instanceId, heartbeatMs } = this.config.uploads;
+    await this.uploads.create({ ...upload, owner: instanceId });
+    const running = upload.status === 'queued' || upload.status === 'processing';
+    const lease = running
+      ? new UploadLease(this.uploads, instanceId, upload.id, heartbeatMs)
+      : undefined;
+    const record =
+      upload.mode === 'async'
+        ? (what: string, work: () => Promise<void>) =>
+            untilStored(what, work, { stopped: () => this.stopping, logger: this.logger })
+        : (_what: string, work: () => Promise<void>) => work();
+    return new UploadRun(this.uploads, upload.id, upload.options, started, lease, record);
   }
 }

@@ -13,12 +13,12 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/comm
 import type { Request } from 'express';
 import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { ListUploadsQueryDto, UploadQueryDto } from './dto/upload.query.dto';
-import { RejectedRowsFile, REJECTED_HEADER } from './rejected-rows.file';
+import { RejectedRowsStore, rejectedRowsCsv } from './rejected-rows.store';
 import { ByteLimit, openUploadSource } from './upload-source';
 import { UploadJobs } from './upload.jobs';
 import { ShutdownInterruption, UploadRecorder, UploadRun } from './upload.recorder';
@@ -120,14 +120,9 @@ export class UploadService implements OnApplicationBootstrap {
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
+    // Unfinished uploads of a previous run are swept by UploadSweeper once their heartbeat is
+    // stale, never those another live replica is running.
     await mkdir(this.config.http.uploadDir, { recursive: true });
-    const interrupted = await this.uploads.interruptUnfinished(
-      'the service stopped before this upload finished; upload the file again',
-    );
-    if (interrupted)
-      this.logger.warn(
-        `marked ${interrupted} unfinished upload(s) from a previous run as interrupted`,
-      );
   }
 
   /** Hash this request's file as it is read (see bodyDigestOf). */
@@ -221,15 +216,10 @@ export class UploadService implements OnApplicationBootstrap {
     };
   }
 
-  /** The rejected rows as CSV (header only when there were none). */
-  async rejectedRows(id: string): Promise<Readable | string> {
+  /** The rejected rows as CSV (header only when there were none), from the database. */
+  async rejectedRows(id: string): Promise<Readable> {
     await this.find(id);
-    const path = this.rejectedPath(id);
-    const exists = await stat(path).then(
-      () => true,
-      () => false,
-    );
-    return exists ? createReadStream(path) : REJECTED_HEADER;
+    return rejectedRowsCsv(this.uploads, id);
   }
 
   private async find(id: string): Promise<UploadRecord> {
@@ -238,14 +228,14 @@ export class UploadService implements OnApplicationBootstrap {
     return upload;
   }
 
-  /** Runs the ingest for one upload, its rejected rows to their file; answers the report. */
+  /** Runs the ingest for one upload, its rejected rows to the database; answers the report. */
   private async ingest(
     run: UploadRun,
     stream: Readable,
     settings: IngestSettings,
     onProgress?: (rows: number) => void,
   ): Promise<CsvIngestReport> {
-    const rejected = new RejectedRowsFile(this.rejectedPath(run.id));
+    const rejected = new RejectedRowsStore(this.uploads, run.id);
     try {
       return await this.ingestor.ingest(stream, {
         ...settings,
@@ -254,7 +244,15 @@ export class UploadService implements OnApplicationBootstrap {
         onProgress,
       });
     } finally {
-      await rejected.close();
+      // Rows that could not be kept are logged, not fatal: the report still counts them.
+      await rejected
+        .close()
+        .catch((err: unknown) =>
+          this.logger.error(
+            { err, uploadId: run.id },
+            'could not store some rejected rows of an upload',
+          ),
+        );
     }
   }
 
@@ -338,9 +336,5 @@ export class UploadService implements OnApplicationBootstrap {
 
   private spoolPath(id: string): string {
     return join(this.config.http.uploadDir, `${id}.csv`);
-  }
-
-  private rejectedPath(id: string): string {
-    return join(this.config.http.uploadDir, `${id}.rejected.csv`);
   }
 }

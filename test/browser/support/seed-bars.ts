@@ -16,12 +16,13 @@ const ROOT = join(__dirname, '..', '..', '..');
 const CLI = join(ROOT, 'dist/apps/cli/src/main.js');
 
 /**
- * A migrated SQLite file holding 1,000,000 bars (200 symbols × 5,000 weekdays, random walks),
+ * A migrated SQLite file holding symbols × perSymbol bars (weekdays from 2007, random walks; 200 ×
+ * 5,000 = 1,000,000 by default),
  * written straight into the tables in one transaction: through the API it would take minutes on
  * a test machine, and this measures reading, not loading. The symbol catalogue is rebuilt the
  * way its migration builds it.
  */
-export async function seedMillionBars(
+export async function seedBars(
   file: string,
   symbols = 200,
   perSymbol = 5000,
