@@ -29,6 +29,7 @@ function fakeUploads() {
       return Promise.resolve();
     },
     setProgress: () => Promise.resolve(),
+    heartbeat: () => Promise.resolve(),
   } as unknown as UploadsRepository;
   return { uploads, calls };
 }
@@ -55,17 +56,13 @@ const upload = (
   options,
 });
 
-// A heartbeat far beyond the test: the lease never fires, the recorder's own behaviour is tested.
-const config = {
-  uploads: { instanceId: 'spec-instance', heartbeatMs: 3_600_000, staleAfterMs: 7_200_000 },
-} as unknown as AppConfig;
+const config = { uploads: { instanceId: 'unit', heartbeatMs: 60_000 } } as AppConfig;
 
 describe('UploadRecorder', () => {
   it('records the upload, its committed counts inside the writing transaction, and its end', async () => {
     const { uploads, calls } = fakeUploads();
     const run = await new UploadRecorder(uploads, config).start(upload());
-    expect(calls.created).toHaveLength(1);
-    expect(calls.created[0]).toMatchObject({ owner: 'spec-instance' });
+    expect(calls.created).toEqual([expect.objectContaining({ id: run.id, owner: 'unit' })]);
     const tx = {} as QueryRunner;
     await run.onCommitted(tx, { inserted: 8, updated: 0, skipped: 0 });
     expect(calls.committed).toEqual([
