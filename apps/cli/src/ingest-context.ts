@@ -59,6 +59,7 @@ export async function importCsv(
       dryRun: ingest.dryRun,
       symbol: ingest.symbol,
       dateFormat: ingest.dateFormat,
+      decimal: ingest.decimal,
     };
     await uploads.create({
       id: uploadId,

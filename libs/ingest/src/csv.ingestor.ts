@@ -10,7 +10,7 @@ import { Injectable } from '@nestjs/common';
 import type { Readable } from 'node:stream';
 import type { QueryRunner } from 'typeorm';
 import type { RowErrorCode } from './bar-rule.codes';
-import { BarField, BarRuleOptions, createBarValidator, RawBar } from './bar.rules';
+import { BarField, BarRuleOptions, BarValidator, createBarValidator, RawBar } from './bar.rules';
 import { alreadyExistsMessage, BATCH_ROWS, BatchResult, BarWriter } from './bar.writer';
 import { ColumnMap, mapHeader } from './csv-header';
 import { CsvFormatError, CsvRecord, CsvRecordError, readCsvRecordBatches } from './csv-records';
@@ -29,8 +29,11 @@ export interface CsvIngestOptions extends BarRuleOptions {
   symbol?: string;
   /** Called every few thousand rows while reading. */
   onProgress?: (rows: number) => void;
-  /** Receives every rejected record (for the errors CSV). */
-  onRejected?: (record: CsvRecord, errors: UploadRowError[]) => void;
+  /**
+   * Receives every rejected record (for the errors CSV). A promise returned says the receiver is
+   * saturated: reading waits for it before the next records (backpressure).
+   */
+  onRejected?: (record: CsvRecord, errors: UploadRowError[]) => void | Promise<void>;
 }
 
 export interface CsvIngestReport {
@@ -159,7 +162,9 @@ class IngestRun {
     errorsTruncated: false,
     errorCounts: {},
   };
-  private readonly validate;
+  private validate: BarValidator;
+  /** The rejected-rows receiver is saturated until this settles. */
+  private rejectedBackpressure?: Promise<void>;
   private readonly duplicates = new DuplicateTracker();
   /** Set once a batch met stored pairs: later batches of a re-upload go straight to the upsert. */
   private expectConflicts = false;
@@ -193,9 +198,19 @@ class IngestRun {
     let columns: ColumnMap | undefined;
     let header: string[] = [];
     let batch: Batch | undefined;
+    // Semicolon files are mostly European: decimal commas are read there unless told otherwise.
+    const onDelimiter = (delimiter: string): void => {
+      if (this.options.decimal === undefined && delimiter === ';') {
+        this.validate = createBarValidator({ ...this.options, decimal: 'auto' });
+      }
+    };
     try {
-      for await (const records of readCsvRecordBatches(source)) {
+      for await (const records of readCsvRecordBatches(source, onDelimiter)) {
         if (failure) break;
+        if (this.rejectedBackpressure) {
+          await this.rejectedBackpressure;
+          this.rejectedBackpressure = undefined;
+        }
         for (const record of records) {
           if (!columns) {
             header = record.fields;
@@ -229,7 +244,12 @@ class IngestRun {
       if (this.report.rows === 0)
         throw new CsvFormatError('EMPTY_FILE', 'The file has a header but no rows.');
     } catch (err) {
-      if (err instanceof CsvRecordError) {
+      if (err instanceof CsvRecordError && !columns) {
+        failure ??= new CsvFormatError(
+          'UNREADABLE_HEADER',
+          `The header (line 1) could not be read: ${err.message}. Is this a CSV file with one record per line?`,
+        );
+      } else if (err instanceof CsvRecordError) {
         // An unterminated quote swallowed the rest of the file: one rejected record, then the end.
         this.report.rows++;
         this.reject({ line: err.line, fields: [] }, [
@@ -362,7 +382,8 @@ class IngestRun {
       if (this.report.errors.length < MAX_REPORTED_ERRORS) this.report.errors.push(e);
       else this.report.errorsTruncated = true;
     }
-    this.options.onRejected?.(record, errors);
+    const saturated = this.options.onRejected?.(record, errors);
+    if (saturated) this.rejectedBackpressure = saturated;
   }
 }
 

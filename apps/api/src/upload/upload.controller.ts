@@ -29,7 +29,7 @@ import { Readable } from 'node:stream';
 import { ListUploadsQueryDto, UploadQueryDto } from './dto/upload.query.dto';
 import { UploadAcceptedDto, UploadPageDto, UploadReportDto, UploadViewDto } from './dto/upload.dto';
 import { UploadAccepted, UploadReport, UploadService, UploadView } from './upload.service';
-import { ByteLimit, lingeringCloseAfterResponse } from './upload-source';
+import { ByteLimit } from './upload-source';
 import { fingerprint, IdempotencyService } from '../idempotency/idempotency.service';
 
 const prefersAsync = (req: Request): boolean =>
@@ -117,7 +117,7 @@ export class UploadController {
     try {
       begun = await this.idempotency.begin(req, key, null);
     } catch (err) {
-      lingeringCloseAfterResponse(req); // 409 before reading the body
+      this.service.hangUpAfterAnswer(req); // 409 before reading the body
       throw err;
     }
     if (begun.kind === 'completed') {

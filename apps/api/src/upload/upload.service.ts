@@ -25,7 +25,7 @@ import type { Readable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { ListUploadsQueryDto, UploadQueryDto } from './dto/upload.query.dto';
 import { RejectedRowsFile, REJECTED_HEADER } from './rejected-rows.file';
-import { ByteLimit, openUploadSource } from './upload-source';
+import { ByteLimit, lingeringCloseAfterResponse, openUploadSource } from './upload-source';
 import { identityOf } from '../security/client-identity';
 
 /** The audit's "who": the API key's name; none when the service runs without keys. */
@@ -136,7 +136,22 @@ export class UploadService implements OnApplicationBootstrap, BeforeApplicationS
     onSource?: (stream: ByteLimit) => void,
   ): Promise<UploadReport | UploadAccepted> {
     const limit = this.config.http.uploadMaxBytes;
-    const source = await openUploadSource(req, limit);
+    try {
+      return await this.receive(req, query, preferAsync, onSource);
+    } catch (err) {
+      // Answered before the client finished sending: let it finish, then hang up.
+      if (!req.complete) lingeringCloseAfterResponse(req, limit);
+      throw err;
+    }
+  }
+
+  private async receive(
+    req: Request,
+    query: UploadQueryDto,
+    preferAsync: boolean,
+    onSource?: (stream: ByteLimit) => void,
+  ): Promise<UploadReport | UploadAccepted> {
+    const source = await openUploadSource(req, this.config.http.uploadMaxBytes);
     onSource?.(source.stream);
     const id = randomUUID();
     const options = {
@@ -145,6 +160,7 @@ export class UploadService implements OnApplicationBootstrap, BeforeApplicationS
       dryRun: query.dryRun,
       symbol: query.symbol,
       dateFormat: query.dateFormat,
+      decimal: query.decimal,
     };
     const isAsync = query.async || preferAsync;
     const record = {
@@ -174,7 +190,7 @@ export class UploadService implements OnApplicationBootstrap, BeforeApplicationS
       await rm(spool, { force: true });
       await this.uploads.create({ ...record, status: 'failed', bytesTotal: source.declaredBytes });
       await this.recordFailure(id, err, source.stream.bytes, started);
-      throw err;
+      throw await this.toHttpError(id, err);
     }
     await this.uploads.create({ ...record, status: 'queued', bytesTotal: source.stream.bytes });
     const spoolStream = createReadStream(spool);
@@ -183,7 +199,12 @@ export class UploadService implements OnApplicationBootstrap, BeforeApplicationS
       this.runAsync(id, spoolStream, source.stream.bytes, options),
     ).finally(() => this.running.delete(job));
     this.running.set(job, () => spoolStream.destroy(new ShutdownInterruption()));
-    return { uploadId: id, status: 'queued', statusUrl: `/api/v1/uploads/${id}` };
+    return { uploadId: id, status: 'queued', statusUrl: statusUrlOf(id) };
+  }
+
+  /** For an answer given before the body was read: the client may finish sending, then the connection closes. */
+  hangUpAfterAnswer(req: Request): void {
+    lingeringCloseAfterResponse(req, this.config.http.uploadMaxBytes);
   }
 
   /** Reads the request's file to its end, hashing it, and writes nothing (idempotent replays). */
@@ -236,17 +257,21 @@ export class UploadService implements OnApplicationBootstrap, BeforeApplicationS
   ): Promise<UploadReport> {
     const started = performance.now();
     const rejected = new RejectedRowsFile(this.rejectedPath(id));
-    let report: CsvIngestReport;
+    let report: CsvIngestReport | undefined;
     try {
       report = await this.ingestor.ingest(
         stream,
         { ...options, uploadId: id, onRejected: (r, e) => rejected.add(r, e) },
         this.bars.dialect,
       );
+      // The parser may stop early (a line over 4 MiB ends the file): the limit counts the bytes
+      // received, not the lines parsed, so the rest is read (and discarded) before answering.
+      await readToEnd(stream);
     } catch (err) {
       await rejected.close();
-      await this.recordFailure(id, err, stream.bytes, started);
-      throw this.toHttpError(err);
+      const failure = report ? new IngestInterruptedError(err, report) : err;
+      await this.recordFailure(id, failure, stream.bytes, started);
+      throw await this.toHttpError(id, failure);
     }
     await rejected.close();
     return this.complete(id, report, stream.bytes, started, options);
@@ -307,7 +332,10 @@ export class UploadService implements OnApplicationBootstrap, BeforeApplicationS
     options: Omit<CsvIngestOptions, 'uploadId'>,
   ): Promise<UploadReport> {
     const durationMs = Math.round(performance.now() - started);
-    const rejectedAtomically = options.atomic && report.failed > 0 && !options.dryRun;
+    // One rule with POST /api/v1/data: a write that wrote nothing because rows failed is a 422.
+    const written = report.inserted + report.updated + report.skipped;
+    const rejectedAtomically =
+      !options.dryRun && report.failed > 0 && (options.atomic || written === 0);
     // Bookkeeping: recorded even when the request's time budget is spent.
     await detachedFromRequest(() =>
       this.uploads.finish(id, {
@@ -319,7 +347,9 @@ export class UploadService implements OnApplicationBootstrap, BeforeApplicationS
         errors: report.errors,
         errorsTruncated: report.errorsTruncated,
         message: rejectedAtomically
-          ? `${report.failed} row(s) failed; atomic=true, so nothing was written`
+          ? options.atomic
+            ? `${report.failed} row(s) failed; atomic=true, so nothing was written`
+            : `every row failed (${report.failed}); nothing was written`
           : undefined,
         durationMs,
       }),
@@ -335,8 +365,13 @@ export class UploadService implements OnApplicationBootstrap, BeforeApplicationS
       const { errors, ...counts } = body;
       throw new AppError(
         'ROWS_REJECTED',
-        `${report.failed} of ${report.rows} rows are invalid; atomic=true, so nothing was written.`,
-        { errors, extensions: { ...counts, uploadStatus: 'failed' } },
+        options.atomic
+          ? `${report.failed} of ${report.rows} rows are invalid; atomic=true, so nothing was written.`
+          : `None of the ${report.rows} rows could be written; the errors say why.`,
+        {
+          errors,
+          extensions: { ...counts, statusUrl: statusUrlOf(id), uploadStatus: 'failed' },
+        },
       );
     }
     return body;
@@ -366,23 +401,38 @@ export class UploadService implements OnApplicationBootstrap, BeforeApplicationS
     );
   }
 
-  private toHttpError(err: unknown): unknown {
+  /**
+   * The answer for an upload that stopped: its problem carries the upload's id and what the
+   * upload record says was committed (the batches commit with their counts, so that is exact:
+   * a 413 or a timeout never hides written rows).
+   */
+  private async toHttpError(id: string, err: unknown): Promise<unknown> {
     const cause = err instanceof IngestInterruptedError ? err.cause : err;
-    if (cause instanceof CsvHeaderError) {
-      return new AppError('INVALID_CSV_HEADER', cause.message, {
-        errors: cause.missing.map((c) => ({
-          field: c,
-          message: `required column "${c}" is missing`,
-        })),
-        extensions: { missing: cause.missing, found: cause.found },
-      });
-    }
-    if (cause instanceof CsvFormatError) {
-      return cause.problem === 'EMPTY_FILE'
-        ? new AppError('EMPTY_FILE', cause.message)
-        : new AppError('UNSUPPORTED_MEDIA_TYPE', cause.message);
-    }
-    return cause;
+    const problem = problemOf(cause);
+    if (!problem) return cause;
+    const upload = await detachedFromRequest(() => this.uploads.findById(id));
+    const committed = {
+      rows: upload?.rows ?? 0,
+      inserted: upload?.inserted ?? 0,
+      updated: upload?.updated ?? 0,
+      skipped: upload?.skipped ?? 0,
+      failed: upload?.failed ?? 0,
+    };
+    const written = committed.inserted + committed.updated + committed.skipped;
+    const detail =
+      problem.code === 'PAYLOAD_TOO_LARGE'
+        ? `${problem.detail} ${written ? `${written} row(s) were committed before the limit was reached (inserted ${committed.inserted}, updated ${committed.updated}, skipped ${committed.skipped}); the upload record at statusUrl says the same.` : 'Nothing was written.'}`
+        : problem.detail;
+    return new AppError(problem.code, detail, {
+      ...problem.options,
+      extensions: {
+        ...problem.options.extensions,
+        uploadId: id,
+        statusUrl: statusUrlOf(id),
+        uploadStatus: upload?.status ?? 'failed',
+        ...committed,
+      },
+    });
   }
 
   private spoolPath(id: string): string {
@@ -392,4 +442,52 @@ export class UploadService implements OnApplicationBootstrap, BeforeApplicationS
   private rejectedPath(id: string): string {
     return join(this.config.http.uploadDir, `${id}.rejected.csv`);
   }
+}
+
+const statusUrlOf = (id: string): string => `/api/v1/uploads/${id}`;
+
+/** The parser's and the source's errors, as the problems the client sees. */
+function problemOf(cause: unknown): AppError | undefined {
+  if (cause instanceof AppError) return cause;
+  if (cause instanceof CsvHeaderError) {
+    return new AppError('INVALID_CSV_HEADER', cause.message, {
+      errors: cause.missing.map((c) => ({
+        field: c,
+        message: `required column "${c}" is missing`,
+      })),
+      extensions: { missing: cause.missing, found: cause.found },
+    });
+  }
+  if (cause instanceof CsvFormatError) {
+    const code =
+      cause.problem === 'EMPTY_FILE'
+        ? 'EMPTY_FILE'
+        : cause.problem === 'UNREADABLE_HEADER'
+          ? 'INVALID_CSV_HEADER'
+          : 'UNSUPPORTED_MEDIA_TYPE';
+    return new AppError(code, cause.message);
+  }
+  return undefined;
+}
+
+/** Reads what is left of a stream, discarding it; rejects with the stream's error. */
+function readToEnd(stream: Readable): Promise<void> {
+  if (stream.readableEnded) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const drain = (): void => {
+      while (stream.read() !== null);
+    };
+    stream.on('readable', drain);
+    finished(stream, { writable: false }).then(
+      () => {
+        stream.off('readable', drain);
+        resolve();
+      },
+      (err: Error) => {
+        stream.off('readable', drain);
+        reject(err);
+      },
+    );
+    drain();
+  });
 }
