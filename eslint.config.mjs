@@ -12,6 +12,7 @@ export default tseslint.config(
       'node_modules/**',
       'data/**',
       'test/contract/generated/**',
+      'apps/web/src/generated/**',
       '**/*.mjs',
       '**/*.js',
     ],
@@ -47,6 +48,11 @@ export default tseslint.config(
         },
       ],
     },
+  },
+  {
+    // The data explorer: browser code, built by Vite (apps/web/tsconfig.json).
+    files: ['apps/web/**/*.ts'],
+    languageOptions: { globals: { ...globals.browser } },
   },
   {
     files: ['libs/config/**/*.ts', 'test/**/*.ts'],

@@ -4,7 +4,8 @@ import { execSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
-const marker = 'dist/apps/api/src/main.js';
+// Both halves of `npm run build`: the server (nest build) and the explorer it serves (Vite).
+const markers = ['dist/apps/api/src/main.js', 'dist/apps/web/index.html'];
 const roots = [
   'apps',
   'libs',
@@ -25,9 +26,9 @@ function newest(path) {
   return max;
 }
 
-const built = existsSync(marker) ? statSync(marker).mtimeMs : 0;
+const built = Math.min(...markers.map((m) => (existsSync(m) ? statSync(m).mtimeMs : 0)));
 const sources = Math.max(...roots.map(newest));
 if (sources > built) {
   process.stderr.write('Building (sources changed since the last build)...\n');
-  execSync('npx nest build api', { stdio: ['ignore', process.stderr, 'inherit'] });
+  execSync('npm run --silent build', { stdio: ['ignore', process.stderr, 'inherit'] });
 }

@@ -1,11 +1,16 @@
 /**
  * `npm run bench:ingest`: CSV ingest through HTTP vs LOAD DATA LOCAL INFILE, same file, same run.
- *   1. Generates ~1M rows (200 symbols x 5000 days, ~58 MB) once under .bench/.
+ *   1. Generates ~1M rows (200 symbols x 5000 days, ~60 MB) once under .bench/.
  *   2. LOAD DATA LOCAL INFILE of the file into an empty copy of historical_data (the ceiling).
- *   3. The same file POSTed as text/csv to the built API into an empty historical_data.
- *   4. The same upload again (every row an update).
- * Prints rows/s for each, the ratio to LOAD DATA and the API server's peak RSS (VmHWM).
- * BENCH_DATABASE_URL (default mysql://root@127.0.0.1:3306/hd_bench) is dropped and recreated.
+ *   3. The same file POSTed as text/csv to the built API into an empty historical_data, then
+ *      again (every row an update).
+ *   4. The multi-row INSERT path (DB_LOAD_DATA=off, as on MySQL 8 with local_infile=OFF) into an
+ *      empty table.
+ *   5. Peak RSS (VmHWM) of a fresh API process for 1M and 3M rows, sync and async (the 3M file is
+ *      generated into a temporary directory and deleted afterwards). BENCH_SKIP_3M=1 skips 3M.
+ * Prints rows/s for each, the ratio to LOAD DATA and the peak RSS figures.
+ * BENCH_DATABASE_URL (default mysql://root@127.0.0.1:3306/hd_bench) is dropped and recreated;
+ * BENCH_PORT (3902) is the API's port; BENCH_CPU_PROF_DIR makes the first API write a CPU profile.
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import {
@@ -13,10 +18,13 @@ import {
   createWriteStream,
   existsSync,
   mkdirSync,
+  mkdtempSync,
   readFileSync,
+  rmSync,
   statSync,
 } from 'node:fs';
 import { request } from 'node:http';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { BENCH_ENV, BENCH_KEY, connect } from './support';
@@ -25,23 +33,24 @@ const DB_URL = new URL(process.env.BENCH_DATABASE_URL ?? 'mysql://root@127.0.0.1
 const DB_NAME = DB_URL.pathname.slice(1);
 const SYMBOLS = 200;
 const DAYS = 5000;
-const PORT = 3902;
+const PORT = Number(process.env.BENCH_PORT ?? 3902);
 const root = join(__dirname, '..', '..', '..');
 const file = join(root, '.bench', `ingest-${SYMBOLS}x${DAYS}.csv`);
+const SKIP_3M = process.env.BENCH_SKIP_3M === '1';
 
 if (!/bench|test/.test(DB_NAME))
   throw new Error(`refusing to drop "${DB_NAME}": name must contain bench or test`);
 
 const connectLocalFiles = (database?: string) => connect(database, ['+LOCAL_FILES']);
 
-async function generate(): Promise<void> {
-  if (existsSync(file)) return;
-  mkdirSync(join(root, '.bench'), { recursive: true });
-  const out = createWriteStream(file);
+async function generate(path: string, symbols: number): Promise<void> {
+  if (existsSync(path)) return;
+  mkdirSync(join(path, '..'), { recursive: true });
+  const out = createWriteStream(path);
   out.write('symbol,date,open,high,low,close,volume\n');
   const start = Date.UTC(1990, 0, 1);
   let buf = '';
-  for (let s = 0; s < SYMBOLS; s++) {
+  for (let s = 0; s < symbols; s++) {
     const symbol = `SYM${String(s).padStart(4, '0')}`;
     let price = 20 + (s % 50) * 3.7;
     for (let d = 0; d < DAYS; d++) {
@@ -62,8 +71,11 @@ async function generate(): Promise<void> {
   await once(out, 'finish');
 }
 
-async function startApi(): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [join(root, 'dist/apps/api/src/main.js')], {
+async function startApi(env: Record<string, string> = {}, profile = false): Promise<ChildProcess> {
+  // BENCH_CPU_PROF_DIR: the server writes a V8 CPU profile there when it exits.
+  const prof = profile ? process.env.BENCH_CPU_PROF_DIR : undefined;
+  const flags = prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : [];
+  const child = spawn(process.execPath, [...flags, join(root, 'dist/apps/api/src/main.js')], {
     env: {
       ...process.env,
       PORT: String(PORT),
@@ -74,10 +86,13 @@ async function startApi(): Promise<ChildProcess> {
       UPLOAD_MAX_BYTES: String(512 * 1024 * 1024),
       UPLOAD_DIR: join(root, '.bench', 'uploads'),
       LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
+      ...env,
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
-  process.on('exit', () => child.kill('SIGTERM'));
+  const kill = (): boolean => child.kill('SIGTERM');
+  process.on('exit', kill);
+  child.once('exit', () => process.off('exit', kill));
   for (let i = 0; i < 100; i++) {
     try {
       if ((await fetch(`http://127.0.0.1:${PORT}/health/ready`)).ok) return child;
@@ -89,7 +104,18 @@ async function startApi(): Promise<ChildProcess> {
   throw new Error('API did not start');
 }
 
-function upload(): Promise<{ ms: number; report: Record<string, unknown> }> {
+/** Stops the API and waits for it to exit (a CPU profile is written on exit). */
+async function stopApi(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  await exited;
+}
+
+function upload(
+  path = file,
+  mode: 'sync' | 'async' = 'sync',
+): Promise<{ ms: number; report: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const req = request(
@@ -97,14 +123,14 @@ function upload(): Promise<{ ms: number; report: Record<string, unknown> }> {
         host: '127.0.0.1',
         port: PORT,
         method: 'POST',
-        path: '/api/v1/data/upload',
+        path: `/api/v1/data/upload${mode === 'async' ? '?async=true' : ''}`,
         headers: { 'Content-Type': 'text/csv', 'X-API-Key': BENCH_KEY },
       },
       (res) => {
         let body = '';
         res.on('data', (c: Buffer) => (body += c.toString()));
         res.on('end', () => {
-          if (res.statusCode !== 200)
+          if (res.statusCode !== (mode === 'async' ? 202 : 200))
             return reject(new Error(`upload: ${res.statusCode} ${body.slice(0, 300)}`));
           resolve({
             ms: performance.now() - t0,
@@ -114,8 +140,24 @@ function upload(): Promise<{ ms: number; report: Record<string, unknown> }> {
       },
     );
     req.on('error', reject);
-    createReadStream(file).pipe(req);
+    createReadStream(path).pipe(req);
   });
+}
+
+/** An async upload, polled until it finished; ms from POST to the finished status. */
+async function uploadAsync(path: string): Promise<{ ms: number; report: Record<string, unknown> }> {
+  const t0 = performance.now();
+  const { report: accepted } = await upload(path, 'async');
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 250));
+    const res = await fetch(`http://127.0.0.1:${PORT}${String(accepted.statusUrl)}`, {
+      headers: { 'X-API-Key': BENCH_KEY },
+    });
+    const view = (await res.json()) as { status: string; report: Record<string, unknown> };
+    if (view.status === 'completed') return { ms: performance.now() - t0, report: view.report };
+    if (view.status !== 'queued' && view.status !== 'processing')
+      throw new Error(`async upload ended ${view.status}`);
+  }
 }
 
 function peakRssMb(pid: number): number {
@@ -124,7 +166,7 @@ function peakRssMb(pid: number): number {
 }
 
 async function main(): Promise<void> {
-  await generate();
+  await generate(file, SYMBOLS);
   const rows = SYMBOLS * DAYS;
   const mb = statSync(file).size / 1e6;
   const admin = await connectLocalFiles();
@@ -136,8 +178,12 @@ async function main(): Promise<void> {
     `Ingest benchmark on ${v}: ${rows.toLocaleString('en-US')} rows, ${mb.toFixed(1)} MB (${file})\n`,
   );
 
-  const api = await startApi(); // migrates the schema
+  let api = await startApi({}, true); // migrates the schema
   const db = await connectLocalFiles(DB_NAME);
+  const empty = async (): Promise<void> => {
+    for (const table of ['historical_data', 'symbols', 'uploads'])
+      await db.query(`TRUNCATE TABLE ${table}`);
+  };
   await db.query('CREATE TABLE load_baseline LIKE historical_data');
   const t0 = performance.now();
   await db.query({
@@ -146,27 +192,69 @@ async function main(): Promise<void> {
   } as unknown as string);
   const loadMs = performance.now() - t0;
   await db.query('DROP TABLE load_baseline');
-  await db.end();
+
+  const rate = (ms: number): number => rows / (ms / 1000);
+  const fmt = (n: number): string => Math.round(n).toLocaleString('en-US').padStart(9);
+  const line = (label: string, ms: number, extra: string): void =>
+    console.log(
+      `${label.padEnd(36)}${fmt(rate(ms))} rows/s  ${(ms / 1000).toFixed(1).padStart(5)} s  ratio ${(loadMs / ms).toFixed(2)}  ${extra}`,
+    );
+  console.log(
+    `${'LOAD DATA LOCAL INFILE (baseline)'.padEnd(36)}${fmt(rate(loadMs))} rows/s  ${(loadMs / 1000).toFixed(1).padStart(5)} s`,
+  );
 
   const first = await upload();
+  const rssFirst = peakRssMb(api.pid!);
+  line(
+    'HTTP upload, empty table',
+    first.ms,
+    `(inserted ${String(first.report.inserted)}, failed ${String(first.report.failed)})`,
+  );
   const second = await upload();
-  const rss = peakRssMb(api.pid!);
-  api.kill('SIGTERM');
+  line(
+    'HTTP re-upload, all updates',
+    second.ms,
+    `(updated ${String(second.report.updated)}, failed ${String(second.report.failed)})`,
+  );
+  const rssBoth = peakRssMb(api.pid!);
+  await stopApi(api);
 
-  const rate = (ms: number) => rows / (ms / 1000);
-  const fmt = (n: number) => Math.round(n).toLocaleString('en-US').padStart(9);
-  console.log(
-    `LOAD DATA LOCAL INFILE (baseline)   ${fmt(rate(loadMs))} rows/s  ${(loadMs / 1000).toFixed(1)} s`,
+  await empty();
+  api = await startApi({ DB_LOAD_DATA: 'off' });
+  const insert = await upload();
+  line(
+    'HTTP upload, INSERT path (DB_LOAD_DATA=off)',
+    insert.ms,
+    `(inserted ${String(insert.report.inserted)}, failed ${String(insert.report.failed)})`,
   );
-  console.log(
-    `HTTP upload, empty table            ${fmt(rate(first.ms))} rows/s  ${(first.ms / 1000).toFixed(1)} s  ratio ${(loadMs / first.ms).toFixed(2)}  ` +
-      `(inserted ${String(first.report.inserted)}, failed ${String(first.report.failed)})`,
-  );
-  console.log(
-    `HTTP re-upload, all updates         ${fmt(rate(second.ms))} rows/s  ${(second.ms / 1000).toFixed(1)} s  ratio ${(loadMs / second.ms).toFixed(2)}  ` +
-      `(updated ${String(second.report.updated)}, failed ${String(second.report.failed)})`,
-  );
-  console.log(`API server peak RSS                 ${rss.toFixed(0)} MB`);
+  await stopApi(api);
+
+  const rss: string[] = [
+    `1M sync ${rssFirst.toFixed(0)} MB (after the re-upload too: ${rssBoth.toFixed(0)} MB)`,
+  ];
+  const fresh = async (path: string, mode: 'sync' | 'async'): Promise<number> => {
+    await empty();
+    api = await startApi();
+    const r = mode === 'sync' ? await upload(path) : await uploadAsync(path);
+    if (Number(r.report.failed) !== 0) throw new Error(`${mode} upload failed rows`);
+    const peak = peakRssMb(api.pid!);
+    await stopApi(api);
+    return peak;
+  };
+  rss.push(`1M async ${(await fresh(file, 'async')).toFixed(0)} MB`);
+  if (!SKIP_3M) {
+    const dir = mkdtempSync(join(tmpdir(), 'hd-bench-3m-'));
+    try {
+      const big = join(dir, 'ingest-3m.csv');
+      await generate(big, SYMBOLS * 3);
+      rss.push(`3M sync ${(await fresh(big, 'sync')).toFixed(0)} MB`);
+      rss.push(`3M async ${(await fresh(big, 'async')).toFixed(0)} MB`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  await db.end();
+  console.log(`${'API server peak RSS (fresh process)'.padEnd(36)}${rss.join('; ')}`);
   process.exit(0);
 }
 

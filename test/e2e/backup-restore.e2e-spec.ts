@@ -29,7 +29,14 @@ const title = enabled
   ? 'backup and restore [mysql]'
   : `backup and restore [skipped: ${mysqlBaseUrl() ? 'mysqldump not installed' : 'TEST_MYSQL_URL not set'}]`;
 
-const TABLES = ['historical_data', 'symbols', 'uploads', 'idempotency_keys', 'migrations'];
+const TABLES = [
+  'historical_data',
+  'symbols',
+  'uploads',
+  'upload_rejected_rows',
+  'idempotency_keys',
+  'migrations',
+];
 
 const script = (name: string, args: string[], env: NodeJS.ProcessEnv) =>
   runProcess('bash', [join(root, 'scripts', name), ...args], { ...process.env, ...env });

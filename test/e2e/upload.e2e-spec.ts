@@ -323,18 +323,29 @@ describeEachDialect('CSV upload', (t) => {
     await t.http.get('/api/v1/uploads/nope/errors').expect(404);
   });
 
-  it('on start-up, uploads left processing by a previous process are marked interrupted', async () => {
-    const res = await upload(HEADER + rows(1)).expect(200);
-    await t.dataSource.query("UPDATE uploads SET status = 'processing' WHERE id = ?", [
-      res.body.uploadId,
-    ]);
-    const { UploadService } = await import('../../apps/api/src/upload/upload.service');
-    await t.app.get(UploadService).onApplicationBootstrap();
-    const after = await t.http.get(`/api/v1/uploads/${res.body.uploadId}`).expect(200);
-    expect(after.body).toMatchObject({
+  it('sweeps to interrupted only uploads whose heartbeat is stale, never one a live replica runs', async () => {
+    const gone = (await upload(HEADER + rows(1)).expect(200)).body.uploadId as string;
+    const live = (await upload(HEADER + rows(1)).expect(200)).body.uploadId as string;
+    // One left processing by an instance that died long ago; one another replica is running now
+    // (its heartbeat is as fresh as its creation).
+    await t.dataSource.query(
+      "UPDATE uploads SET status = 'processing', owner_instance = 'gone-pod', heartbeat_at = '2000-01-01 00:00:00.000' WHERE id = ?",
+      [gone],
+    );
+    await t.dataSource.query(
+      "UPDATE uploads SET status = 'processing', owner_instance = 'live-pod' WHERE id = ?",
+      [live],
+    );
+    const { UploadSweeper } = await import('../../apps/api/src/upload/upload.sweeper');
+    expect(await t.app.get(UploadSweeper).sweep()).toBe(1);
+    const status = async (id: string) =>
+      (await t.http.get(`/api/v1/uploads/${id}`).expect(200)).body as Record<string, unknown>;
+    expect(await status(gone)).toMatchObject({
       status: 'interrupted',
-      message: expect.stringContaining('stopped'),
+      message: expect.stringContaining('heartbeat went stale'),
+      finishedAt: expect.any(String),
     });
+    expect(await status(live)).toMatchObject({ status: 'processing' });
   });
 });
 

@@ -19,6 +19,7 @@ import helmet from 'helmet';
 import { KeyRing, setIdentity } from './security/client-identity';
 import type { Request, Response } from 'express';
 import { LoadShedder } from './overload/load-shedder';
+import { explorerMiddleware, isExplorerPath } from './explorer/explorer.static';
 
 /** JSON bodies: 10 000 bars with long symbols and string prices fit well inside this. */
 export const JSON_BODY_LIMIT = '20mb';
@@ -78,6 +79,9 @@ export function configureApp(app: NestExpressApplication): void {
     }
   });
   app.set('trust proxy', config.http.trustProxy);
+  // The data explorer at / (apps/web, built by `npm run build`): before Nest's routes, after gzip.
+  const explorer = explorerMiddleware();
+  if (explorer) app.use(explorer);
   // Not on the upload route: a CSV sent as application/json is refused there (415) unread.
   const parseJson = jsonBody(JSON_BODY_LIMIT);
   app.use((req: Request, res: Response, next: (err?: unknown) => void) =>
@@ -120,7 +124,9 @@ export async function createApp(options: AppOptions = {}): Promise<NestExpressAp
 /**
  * helmet's headers everywhere. The API answers JSON, so its CSP allows nothing at all; /docs
  * (Swagger UI) gets a policy allowing its own scripts and styles, its inline styles and data:
- * images, and no upgrade-insecure-requests (over plain http that breaks every asset).
+ * images, and no upgrade-insecure-requests (over plain http that breaks every asset). The
+ * explorer at / gets its own: scripts, styles, fonts and fetches from this origin only, no
+ * inline script or style at all; data:/blob: images (the chart library's logo, downloads).
  */
 function securityHeaders(): (req: Request, res: Response, next: (err?: unknown) => void) => void {
   const api = helmet({
@@ -140,12 +146,35 @@ function securityHeaders(): (req: Request, res: Response, next: (err?: unknown) 
       },
     },
   });
+  const explorer = helmet({
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'none'"],
+        scriptSrc: ["'self'"],
+        scriptSrcAttr: ["'none'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:', 'blob:'],
+        fontSrc: ["'self'"],
+        connectSrc: ["'self'"],
+        manifestSrc: ["'self'"],
+        baseUri: ["'none'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+        objectSrc: ["'none'"],
+      },
+    },
+  });
   const apiHeaders = fixedHeaders(api);
   const docsHeaders = fixedHeaders(docs);
+  const explorerHeaders = fixedHeaders(explorer);
   return (req, res, next) => {
-    for (const [name, value] of req.path.startsWith('/docs') ? docsHeaders : apiHeaders) {
-      res.setHeader(name, value);
-    }
+    const headers = req.path.startsWith('/docs')
+      ? docsHeaders
+      : isExplorerPath(req.path)
+        ? explorerHeaders
+        : apiHeaders;
+    for (const [name, value] of headers) res.setHeader(name, value);
     next();
   };
 }

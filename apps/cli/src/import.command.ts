@@ -122,6 +122,7 @@ export class ImportCommand extends CommandRunner {
           dateFormat: flags.dateFormat,
           decimal: flags.decimal,
           onProgress: (rows) => progress.update(rows),
+          bytesRead: () => counter.bytes,
         },
       );
       progress.stop();

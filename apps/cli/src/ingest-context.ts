@@ -1,11 +1,12 @@
 import { AppConfigModule } from '@app/config';
-import { DatabaseModule, HistoricalDataRepository, UploadsRepository } from '@app/database';
+import { DatabaseModule } from '@app/database';
 import { CsvIngestOptions, CsvIngestor, CsvIngestReport, IngestModule } from '@app/ingest';
 import { DynamicModule, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { randomUUID } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
 import type { Readable } from 'node:stream';
+import { UploadRecorder } from '../../api/src/upload/upload.recorder';
 import { CLI_CONFIG, cliConfig } from './cli-config';
 
 @Module({})
@@ -15,6 +16,7 @@ class IngestCliModule {
     return {
       module: IngestCliModule,
       imports: [AppConfigModule.forRoot(CLI_CONFIG), DatabaseModule, IngestModule],
+      providers: [UploadRecorder],
     };
   }
 }
@@ -34,11 +36,16 @@ export function cliClient(): string {
   return `cli:${user}@${hostname()}`;
 }
 
-export type ImportOptions = Omit<CsvIngestOptions, 'uploadId'> & { fileName?: string };
+export type ImportOptions = Omit<CsvIngestOptions, 'onCommitted' | 'source'> & {
+  fileName?: string;
+  /** Bytes of the file read so far (recorded with the upload). */
+  bytesRead: () => number;
+};
 
 /**
- * Runs one CSV through the API's own pipeline (rule set, batching, uploads record with
- * source=cli), in a Nest context of its own so that other commands never open the database.
+ * Runs one CSV through the API's own pipeline and the API's own upload record (rule set,
+ * strategies, recorder; source=cli), in a Nest context of its own so that other commands never
+ * open the database.
  */
 export async function importCsv(
   source: Readable,
@@ -49,64 +56,34 @@ export async function importCsv(
     logger: ['error', 'warn'],
   });
   try {
-    const uploads = app.get(UploadsRepository);
-    const bars = app.get(HistoricalDataRepository);
-    const uploadId = randomUUID();
-    const { fileName, ...ingest } = options;
-    const recorded = {
-      onConflict: ingest.onConflict,
-      atomic: ingest.atomic,
-      dryRun: ingest.dryRun,
-      symbol: ingest.symbol,
-      dateFormat: ingest.dateFormat,
-      decimal: ingest.decimal,
-    };
-    await uploads.create({
-      id: uploadId,
+    const { fileName, bytesRead, ...ingest } = options;
+    const run = await app.get(UploadRecorder).start({
+      id: randomUUID(),
       status: 'processing',
       mode: 'sync',
       source: 'cli',
       fileName,
       client: cliClient(),
-      options: recorded,
+      options: {
+        onConflict: ingest.onConflict,
+        atomic: ingest.atomic,
+        dryRun: ingest.dryRun,
+        symbol: ingest.symbol,
+        dateFormat: ingest.dateFormat,
+        decimal: ingest.decimal,
+      },
     });
-    const started = performance.now();
+    let report: CsvIngestReport;
     try {
-      const report = await app
+      report = await app
         .get(CsvIngestor)
-        .ingest(source, { ...ingest, uploadId, source: 'cli' }, bars.dialect);
-      const durationMs = performance.now() - started;
-      const rejected = ingest.atomic && !ingest.dryRun && report.failed > 0;
-      await uploads.finish(uploadId, {
-        status: rejected ? 'failed' : 'completed',
-        bytesRead: 0,
-        rows: report.rows,
-        failed: report.failed,
-        errorCounts: report.errorCounts,
-        errors: report.errors,
-        errorsTruncated: report.errorsTruncated,
-        message: rejected ? 'atomic: nothing was written' : undefined,
-        durationMs,
-      });
-      return {
-        uploadId,
-        report: rejected ? { ...report, inserted: 0, updated: 0, skipped: 0 } : report,
-        durationMs,
-      };
+        .ingest(source, { ...ingest, source: 'cli', onCommitted: run.onCommitted });
     } catch (err) {
-      await uploads.finish(uploadId, {
-        status: 'failed',
-        bytesRead: 0,
-        rows: 0,
-        failed: 0,
-        errorCounts: {},
-        errors: [],
-        errorsTruncated: false,
-        message: err instanceof Error ? err.message : String(err),
-        durationMs: performance.now() - started,
-      });
+      await run.failed(err, bytesRead());
       throw err;
     }
+    const { durationMs } = await run.completed(report, bytesRead());
+    return { uploadId: run.id, report, durationMs };
   } finally {
     await app.close();
   }

@@ -38,6 +38,7 @@ export class SeedDemoCommand extends CommandRunner {
       atomic: false,
       dryRun: false,
       onProgress: (n) => progress.update(n),
+      bytesRead: () => counter.bytes,
     });
     progress.stop();
     printReport(report, uploadId, durationMs, false);

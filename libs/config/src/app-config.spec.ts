@@ -135,6 +135,9 @@ describe('configuration messages: what each variable accepts', () => {
     ['REDIS_URL', 'localhost:6379', 'must be redis://[user:pass@]host:6379[/db] or rediss://...'],
     ['REDIS_KEY_PREFIX', 'a b', 'must be 1-64 letters, digits, or _ : . -'],
     ['SHUTDOWN_GRACE_MS', 'soon', 'must be a whole number of milliseconds, 0 or more'],
+    ['INSTANCE_ID', 'pod one', 'must be 1-64 letters, digits, or _ : . @ -'],
+    ['UPLOAD_HEARTBEAT_MS', '10', 'must be a whole number of milliseconds, 100 or more'],
+    ['UPLOAD_STALE_MS', '500', 'must be a whole number of milliseconds, 1000 or more'],
     [
       'OVERLOAD_MAX_IN_FLIGHT',
       '-1',
@@ -272,6 +275,25 @@ describe('API keys and traffic settings', () => {
     expect(
       loadConfig({ RATE_LIMIT_ANONYMOUS: '100', RATE_LIMIT_UPLOADS: '10' }).rateLimit,
     ).toMatchObject({ anonymous: 100, keyed: 6000, uploads: 10 });
+  });
+});
+
+describe('upload ownership (replicas)', () => {
+  it('names each instance uniquely unless INSTANCE_ID says, heartbeats every 5 s, stale after 30 s', () => {
+    const a = loadConfig({}).uploads;
+    const b = loadConfig({}).uploads;
+    expect(a).toMatchObject({ heartbeatMs: 5000, staleAfterMs: 30_000 });
+    expect(a.instanceId).not.toBe(b.instanceId);
+    expect(
+      loadConfig({ INSTANCE_ID: 'api-7f9c', UPLOAD_HEARTBEAT_MS: '500', UPLOAD_STALE_MS: '2000' })
+        .uploads,
+    ).toEqual({ instanceId: 'api-7f9c', heartbeatMs: 500, staleAfterMs: 2000 });
+  });
+
+  it('refuses a stale window shorter than three heartbeats', () => {
+    expect(() => loadConfig({ UPLOAD_HEARTBEAT_MS: '5000', UPLOAD_STALE_MS: '10000' })).toThrow(
+      /UPLOAD_STALE_MS \(10000\) must be at least 3 × UPLOAD_HEARTBEAT_MS \(5000\)/,
+    );
   });
 });
 

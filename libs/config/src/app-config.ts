@@ -1,4 +1,6 @@
 import { plainToInstance, Transform } from 'class-transformer';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import {
   getMetadataStorage,
   IsBoolean,
@@ -55,7 +57,7 @@ export interface AppConfig {
     /** Time budget of a synchronous CSV upload, which legitimately runs for minutes. */
     uploadTimeoutMs: number;
     uploadMaxBytes: number;
-    /** Where async uploads are spooled and rejected rows kept (errors CSV). */
+    /** Where async uploads are spooled (rejected rows live in the database: every replica serves them). */
     uploadDir: string;
     /** How long shutdown waits for in-flight requests before closing their connections. */
     shutdownGraceMs: number;
@@ -91,6 +93,15 @@ export interface AppConfig {
     ttlMs: number;
     /** In-process cache bound (bytes of cached bodies). */
     maxBytes: number;
+  };
+  /** Replicas: who owns an upload, and when another instance may declare it gone. */
+  uploads: {
+    /** This process's name in uploads.owner_instance (INSTANCE_ID, else host:pid:random). */
+    instanceId: string;
+    /** How often the owner of a running upload refreshes its heartbeat (UPLOAD_HEARTBEAT_MS). */
+    heartbeatMs: number;
+    /** A queued/processing upload whose heartbeat is older than this is swept to interrupted. */
+    staleAfterMs: number;
   };
 }
 
@@ -212,6 +223,20 @@ class EnvironmentVariables {
   @Transform(toInt)
   @WholeNumber(0, undefined, 'milliseconds')
   SHUTDOWN_GRACE_MS?: number;
+
+  @IsOptional()
+  @Matches(/^[\w:.@-]{1,64}$/, { message: 'must be 1-64 letters, digits, or _ : . @ -' })
+  INSTANCE_ID?: string;
+
+  @IsOptional()
+  @Transform(toInt)
+  @WholeNumber(100, undefined, 'milliseconds')
+  UPLOAD_HEARTBEAT_MS?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @WholeNumber(1000, undefined, 'milliseconds')
+  UPLOAD_STALE_MS?: number;
 
   @IsOptional()
   @Transform(toBool)
@@ -399,6 +424,14 @@ export function loadConfig(
       `API_KEYS is empty: NODE_ENV=${nodeEnv} refuses to start with open writes; set API_KEYS="name:key:role,..." (roles read, write, admin)`,
     );
   }
+  const heartbeatMs = env.UPLOAD_HEARTBEAT_MS ?? 5_000;
+  const staleAfterMs = env.UPLOAD_STALE_MS ?? 30_000;
+  const badTiming = problems.some((p) => /^UPLOAD_(HEARTBEAT|STALE)_MS=/.test(p));
+  if (!badTiming && staleAfterMs < 3 * heartbeatMs) {
+    problems.push(
+      `UPLOAD_STALE_MS (${staleAfterMs}) must be at least 3 × UPLOAD_HEARTBEAT_MS (${heartbeatMs}): a live upload would be swept between two heartbeats`,
+    );
+  }
   if (problems.length > 0) throw new ConfigValidationError(problems);
 
   return {
@@ -454,5 +487,11 @@ export function loadConfig(
       maxBytes: env.CACHE_MAX_BYTES ?? 64 * 1024 * 1024,
     },
     redis: { url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX ?? 'hd:' },
+    uploads: {
+      instanceId:
+        env.INSTANCE_ID ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
+      heartbeatMs,
+      staleAfterMs,
+    },
   };
 }

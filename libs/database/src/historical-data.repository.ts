@@ -13,10 +13,11 @@ import {
   SqliteBarCursor,
   SqliteScan,
 } from './bar-cursor';
+import { SymbolSpan, toTsv, TsvChunk } from './bar-tsv.chunk';
 import { DataChanges } from './data-changes';
 import { ReadPool } from './read-pool';
 import { SymbolsRepository } from './symbols.repository';
-import { TransactionRunner } from './transaction.runner';
+import { TransactionRunner, WriteRaceError } from './transaction.runner';
 import {
   Bar,
   BarFilter,
@@ -51,25 +52,19 @@ const ROW_PLACEHOLDER = '(?, ?, ?, ?, ?, ?, ?, ?)';
  * (IGNORE), so affected rows = rows inserted. Symbols, dates and numbers never contain tabs,
  * newlines or backslashes (the rule set guarantees it), so no escaping is needed.
  */
-const LOAD_DATA_SQL =
-  "LOAD DATA LOCAL INFILE 'bars.tsv' IGNORE INTO TABLE historical_data CHARACTER SET utf8mb4 " +
-  "FIELDS TERMINATED BY '\\t' LINES TERMINATED BY '\\n' (symbol, `date`, `open`, high, low, `close`, adj_close, volume)";
+const loadDataSql = (table: string): string =>
+  `LOAD DATA LOCAL INFILE 'bars.tsv' IGNORE INTO TABLE ${table} CHARACTER SET utf8mb4 ` +
+  `FIELDS TERMINATED BY '\\t' LINES TERMINATED BY '\\n' ${INSERT_COLUMNS}`;
+const LOAD_DATA_SQL = loadDataSql('historical_data');
 
-/** Numbers as MySQL reads them without loss: plain decimals, never exponent notation. */
-const decimal = (n: number): string => {
-  const s = String(n);
-  return s.includes('e') ? n.toFixed(8) : s;
-};
-
-function toTsv(bars: readonly BarRecord[]): string {
-  let out = '';
-  for (const b of bars) {
-    out += `${b.symbol}\t${b.date}\t${decimal(b.open)}\t${decimal(b.high)}\t${decimal(b.low)}\t${decimal(b.close)}\t${
-      b.adjClose === null ? '\\N' : decimal(b.adjClose)
-    }\t${b.volume}\n`;
-  }
-  return out;
-}
+/**
+ * A re-upload's chunk lands here first (per connection, never replicated, gone with the
+ * connection); INSERT … SELECT … ON DUPLICATE KEY UPDATE then merges it in one statement.
+ */
+const STAGING = 'bulk_staging';
+// No index to maintain (the pairs are distinct: the validated-bars stream saw to it); the
+// columns' types, charset and collation copied from historical_data, so the join uses its index.
+const CREATE_STAGING = `CREATE TEMPORARY TABLE ${STAGING} AS SELECT symbol, \`date\`, \`open\`, high, low, \`close\`, adj_close, volume FROM historical_data LIMIT 0`;
 
 interface MysqlConnection {
   query(
@@ -84,6 +79,9 @@ export interface WriteHint {
 }
 
 export type IngestPath = 'load-data' | 'insert';
+
+/** What a bulk load asks of a chunk whose pairs may be stored already. */
+export type BulkMode = 'update' | 'skip';
 
 const insertStatement = (rows: number): string =>
   `INSERT INTO historical_data ${INSERT_COLUMNS} VALUES ${Array(rows).fill(ROW_PLACEHOLDER).join(', ')}`;
@@ -213,12 +211,6 @@ function groupBySymbol(bars: readonly BarRecord[]): BarRecord[][] {
     else groups.set(bar.symbol, [bar]);
   }
   return [...groups.values()];
-}
-
-interface SymbolSpan {
-  rows: number;
-  first: string;
-  last: string;
 }
 
 /** Per symbol of a batch: how many rows, and its earliest and latest date. */
@@ -486,10 +478,7 @@ export class HistoricalDataRepository {
         if (mode === 'skip') return { inserted, updated: 0, skipped: n - inserted };
         if (mode === 'error') {
           // The caller removed stored pairs; one stored meanwhile was skipped: let it retry.
-          if (inserted < n)
-            throw Object.assign(new Error('a pair was stored concurrently'), {
-              code: 'ER_DUP_ENTRY',
-            });
+          if (inserted < n) throw new WriteRaceError();
           return { inserted, updated: 0, skipped: 0 };
         }
         if (inserted === n) return { inserted, updated: 0, skipped: 0 };
@@ -503,7 +492,13 @@ export class HistoricalDataRepository {
     const params = flatten(bars);
 
     if (mode === 'error') {
-      await tx.query(insert, params, true);
+      try {
+        await tx.query(insert, params, true);
+      } catch (err) {
+        // The caller looked and found none of these stored: a concurrent writer stored one since.
+        if (isUniqueViolation(err)) throw new WriteRaceError();
+        throw err;
+      }
       return { inserted: n, updated: 0, skipped: 0 };
     }
 
@@ -560,15 +555,117 @@ export class HistoricalDataRepository {
 
   /** MySQL: streams the batch into LOAD DATA LOCAL INFILE on the transaction's connection. */
   private loadData(tx: QueryRunner, bars: readonly BarRecord[]): Promise<number> {
-    const conn = (tx as unknown as { databaseConnection?: MysqlConnection }).databaseConnection;
-    if (!conn) throw new Error('loadData needs a connected query runner');
     const tsv = toTsv(bars);
+    return this.loadStream(tx, LOAD_DATA_SQL, () => Readable.from([Buffer.from(tsv)]));
+  }
+
+  /** MySQL: one LOAD DATA LOCAL INFILE statement reading `source`; answers affected rows. */
+  private loadStream(tx: QueryRunner, sql: string, source: () => Readable): Promise<number> {
+    const conn = (tx as unknown as { databaseConnection?: MysqlConnection }).databaseConnection;
+    if (!conn) throw new Error('LOAD DATA needs a connected query runner');
     return new Promise((resolve, reject) =>
-      conn.query(
-        { sql: LOAD_DATA_SQL, infileStreamFactory: () => Readable.from([Buffer.from(tsv)]) },
-        (err, result) => (err ? reject(err) : resolve(result.affectedRows)),
-      ),
+      conn.query({ sql, infileStreamFactory: source }, (err, result) => {
+        // mysql2 takes a re-requested file (Galera, autocommit) as success without a count.
+        if (!err && typeof result?.affectedRows !== 'number')
+          reject(new Error('LOAD DATA answered without a row count'));
+        else if (err) reject(err);
+        else resolve(result.affectedRows);
+      }),
     );
+  }
+
+  /**
+   * MySQL with LOAD DATA (see detectIngestPath): writes one chunk of a bulk load inside `tx`,
+   * the chunk's TSV streamed into the statement while the file is still being parsed. Exact
+   * counts, overall and per symbol (for the catalogue):
+   * - first, straight into the table with IGNORE: when every row went in (a first upload), done;
+   *   otherwise back to a savepoint and on to the staging path (`hint.expectConflicts` skips the
+   *   attempt, for a re-upload's later chunks);
+   * - staging: LOAD DATA into a temporary table, then one INSERT … SELECT … ON DUPLICATE KEY
+   *   UPDATE (update) or … UPDATE id = id (skip). Affected rows give inserted and updated
+   *   exactly (FACTS: 1 per insert, 2 per changed row, and updated_at always changes). Only a
+   *   chunk mixing new and stored pairs over several symbols needs the per-symbol split: then
+   *   the stored pairs are counted per symbol first, and a count that disagrees with the
+   *   statement's (a concurrent writer in between) fails with WriteRaceError, which retries.
+   */
+  @TimedDb('load_chunk')
+  async loadChunk(
+    tx: QueryRunner,
+    chunk: TsvChunk,
+    mode: BulkMode,
+    hint: WriteHint = {},
+  ): Promise<WriteCounts> {
+    // The chunk fills while its first statement reads it: its size and symbols are known once
+    // that statement has read the whole of it.
+    let n = 0;
+    const complete = (): void => {
+      n = chunk.rows;
+      this.changes.touched(tx, chunk.spans.keys());
+    };
+    if (!hint.expectConflicts) {
+      await tx.query('SAVEPOINT bulk_direct');
+      const inserted = await this.loadStream(tx, LOAD_DATA_SQL, () => chunk.stream());
+      complete();
+      if (inserted === n) {
+        for (const [symbol, span] of chunk.spans)
+          this.summary.grew(tx, symbol, span.rows, span.first, span.last);
+        return { inserted: n, updated: 0, skipped: 0 };
+      }
+      await tx.query('ROLLBACK TO SAVEPOINT bulk_direct');
+    }
+    await tx.query(`DROP TEMPORARY TABLE IF EXISTS ${STAGING}`);
+    await tx.query(CREATE_STAGING);
+    await this.loadStream(tx, loadDataSql(STAGING), () => chunk.stream());
+    complete();
+    if (n === 0) return { inserted: 0, updated: 0, skipped: 0 };
+    await tx.query('SAVEPOINT bulk_merge');
+    let counts = await this.merge(tx, n, mode);
+    let stored: Map<string, number> | undefined;
+    if (counts.inserted !== 0 && counts.inserted !== n && chunk.spans.size > 1) {
+      await tx.query('ROLLBACK TO SAVEPOINT bulk_merge');
+      stored = await this.storedPerSymbol(tx);
+      counts = await this.merge(tx, n, mode);
+      let total = 0;
+      for (const k of stored.values()) total += k;
+      if (total !== n - counts.inserted) throw new WriteRaceError();
+    }
+    for (const [symbol, span] of chunk.spans) {
+      const added = stored
+        ? span.rows - (stored.get(symbol) ?? 0)
+        : counts.inserted === n
+          ? span.rows
+          : counts.inserted === 0
+            ? 0
+            : counts.inserted; // one symbol
+      this.summary.grew(tx, symbol, added, span.first, span.last);
+    }
+    await tx.query(`DROP TEMPORARY TABLE IF EXISTS ${STAGING}`);
+    return counts;
+  }
+
+  /** The staged rows into historical_data in one statement; exact counts from affected rows. */
+  private async merge(tx: QueryRunner, n: number, mode: BulkMode): Promise<WriteCounts> {
+    const select = `INSERT INTO historical_data ${INSERT_COLUMNS} SELECT symbol, \`date\`, \`open\`, high, low, \`close\`, adj_close, volume FROM ${STAGING}`;
+    if (mode === 'skip') {
+      const { affected = 0 } = await tx.query(
+        `${select} ON DUPLICATE KEY UPDATE id = id`,
+        [],
+        true,
+      );
+      return { inserted: affected, updated: 0, skipped: n - affected };
+    }
+    const affected = await this.upsertStatement(tx, select, []);
+    const updated = affected - n;
+    return { inserted: n - updated, updated, skipped: 0 };
+  }
+
+  /** How many staged pairs each symbol already has stored. */
+  private async storedPerSymbol(tx: QueryRunner): Promise<Map<string, number>> {
+    const rows = (await tx.query(
+      `SELECT s.symbol AS symbol, COUNT(*) AS n FROM ${STAGING} s
+       JOIN historical_data h ON h.symbol = s.symbol AND h.\`date\` = s.\`date\` GROUP BY s.symbol`,
+    )) as { symbol: string; n: number | string }[];
+    return new Map(rows.map((r) => [r.symbol, Number(r.n)]));
   }
 
   /**

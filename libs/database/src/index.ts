@@ -11,3 +11,5 @@ export * from './schema.check';
 export * from './symbols.repository';
 export * from './bar-cursor';
 export * from './bar-export';
+export * from './bar-tsv.chunk';
+export * from './upload-lease';

@@ -1,14 +1,84 @@
-import { throwIfPastDeadline } from '@app/common';
+import { AppError, throwIfPastDeadline } from '@app/common';
+import { dbRetriesTotal } from '@app/observability';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, QueryRunner } from 'typeorm';
 import { DataChanges } from './data-changes';
 import { WriteLock } from './sqlite-write.lock';
 
+/** Why a transaction is worth running again. */
+export type RetryReason = 'deadlock' | 'race' | 'connection';
+
+/**
+ * A concurrent writer stored a (symbol, date) this transaction had looked for and not found
+ * (onConflict=error), or a bulk load skipped one. The transaction rolled back, so running it
+ * again is exact: the next look sees the pair. After the last attempt it is a 409, never a 500.
+ */
+export class WriteRaceError extends AppError {
+  constructor(detail = 'A concurrent write stored the same symbol and date; retry the request.') {
+    super('ALREADY_EXISTS', detail);
+    this.name = 'WriteRaceError';
+  }
+}
+
+export interface RunOptions {
+  /** The `operation` label of db_retries_total. */
+  operation?: string;
+  /**
+   * Whether `work` can run again from the start (its input is in memory). A transaction fed by
+   * a stream that is consumed as it goes (an atomic upload) cannot: it runs once.
+   */
+  replayable?: boolean;
+}
+
+/** Attempts in all (the first plus retries) and the backoff between them. */
+export const RETRY_POLICY = { attempts: 5, baseMs: 25, maxMs: 1000 };
+
+const DEADLOCK_ERRNOS = new Set([1213]); // ER_LOCK_DEADLOCK, also Galera's certification failure
+const CONNECTION_CODES = new Set(['PROTOCOL_CONNECTION_LOST', 'ECONNRESET', 'EPIPE']);
+const CONNECTION_ERRNOS = new Set([1047]); // WSREP: node outside the primary component
+
+/** Whether a failed transaction may succeed if run again, and why (undefined: it may not). */
+export function retryReason(err: unknown): RetryReason | undefined {
+  if (err instanceof WriteRaceError) return 'race';
+  const e = err as { driverError?: unknown } | null;
+  const driver = (e?.driverError ?? err) as
+    { code?: string; errno?: number; sqlState?: string } | null | undefined;
+  if (!driver || typeof driver !== 'object') return undefined;
+  if (
+    (driver.errno !== undefined && DEADLOCK_ERRNOS.has(driver.errno)) ||
+    driver.sqlState === '40001' ||
+    driver.code === 'ER_LOCK_DEADLOCK'
+  )
+    return 'deadlock';
+  if (
+    (driver.code !== undefined && CONNECTION_CODES.has(driver.code)) ||
+    (driver.errno !== undefined && CONNECTION_ERRNOS.has(driver.errno))
+  )
+    return 'connection';
+  return undefined;
+}
+
+/** Full jitter on an exponential step: spreads the retries of writers that collided. */
+export function backoffMs(attempt: number, random: () => number = Math.random): number {
+  const ceiling = Math.min(RETRY_POLICY.maxMs, RETRY_POLICY.baseMs * 2 ** attempt);
+  return Math.round(ceiling / 2 + random() * (ceiling / 2));
+}
+
+/** Marks a failure of COMMIT itself: a lost connection there may have committed. */
+class CommitFailed extends Error {
+  constructor(override readonly cause: unknown) {
+    super('commit failed');
+  }
+}
+
 /**
  * The one way to write: a transaction on its own connection (MySQL) or, on SQLite, a turn
  * behind the FIFO write lock, because TypeORM's better-sqlite3 driver shares one connection and
  * a statement issued while another transaction is open would join it.
+ * And the one place that retries: a deadlock or certification failure (1213 / SQLSTATE 40001), a
+ * concurrent-insert race (WriteRaceError) or a connection lost before COMMIT (1047, reset) runs
+ * the whole transaction again, bounded, with jittered backoff, counted in db_retries_total.
  */
 @Injectable()
 export class TransactionRunner {
@@ -26,35 +96,59 @@ export class TransactionRunner {
    * TimeoutInterceptor) it does not start, and one already running rolls back instead of
    * committing: a client told "timed out" never finds the write done later.
    */
-  run<T>(work: (tx: QueryRunner) => Promise<T>): Promise<T> {
-    const attempt = async (): Promise<T> => {
-      throwIfPastDeadline();
-      const tx = this.dataSource.createQueryRunner();
-      await tx.connect();
-      await tx.startTransaction();
+  async run<T>(work: (tx: QueryRunner) => Promise<T>, options: RunOptions = {}): Promise<T> {
+    const attempts = options.replayable === false ? 1 : RETRY_POLICY.attempts;
+    for (let attempt = 0; ; attempt++) {
       try {
-        const result = await work(tx);
-        await this.changes.prepare(tx);
-        throwIfPastDeadline();
-        await tx.commitTransaction();
-        await this.changes.committed(tx);
-        return result;
+        return await (this.lock ? this.lock.run(() => this.once(work)) : this.once(work));
       } catch (err) {
-        this.changes.rolledBack(tx);
-        if (tx.isTransactionActive) await tx.rollbackTransaction();
-        throw err;
-      } finally {
-        await tx.release();
+        const cause = err instanceof CommitFailed ? err.cause : err;
+        const reason = retryReason(cause);
+        // A connection lost during COMMIT leaves the outcome unknown: never run that twice.
+        const retry =
+          reason !== undefined &&
+          attempt + 1 < attempts &&
+          !(reason === 'connection' && err instanceof CommitFailed);
+        if (!retry) throw cause;
+        dbRetriesTotal.labels(options.operation ?? 'transaction', reason).inc();
+        await new Promise((resolve) => setTimeout(resolve, backoffMs(attempt)));
       }
-    };
-    return this.lock ? this.lock.run(attempt) : attempt();
+    }
+  }
+
+  private async once<T>(work: (tx: QueryRunner) => Promise<T>): Promise<T> {
+    throwIfPastDeadline();
+    const tx = this.dataSource.createQueryRunner();
+    await tx.connect();
+    await tx.startTransaction();
+    try {
+      const result = await work(tx);
+      await this.changes.prepare(tx);
+      throwIfPastDeadline();
+      try {
+        await tx.commitTransaction();
+      } catch (err) {
+        throw new CommitFailed(err);
+      }
+      await this.changes.committed(tx);
+      return result;
+    } catch (err) {
+      this.changes.rolledBack(tx);
+      if (tx.isTransactionActive) await tx.rollbackTransaction().catch(() => undefined);
+      throw err;
+    } finally {
+      await tx.release();
+    }
   }
 
   /** One write statement in its own transaction; answers the affected row count. */
-  async execute(sql: string, params: unknown[]): Promise<number> {
-    return this.run(async (tx) => {
-      const { affected = 0 } = await tx.query(sql, params, true);
-      return affected;
-    });
+  async execute(sql: string, params: unknown[], operation = 'execute'): Promise<number> {
+    return this.run(
+      async (tx) => {
+        const { affected = 0 } = await tx.query(sql, params, true);
+        return affected;
+      },
+      { operation },
+    );
   }
 }

@@ -60,6 +60,19 @@ export interface NewUpload {
   clientIp?: string;
   options: Record<string, unknown>;
   bytesTotal?: number;
+  /** The instance running it (AppConfig.uploads.instanceId); its heartbeat starts now. */
+  owner?: string;
+}
+
+/** One rejected record of an upload, as served by GET /api/v1/uploads/:id/errors. */
+export interface RejectedRow {
+  line: number;
+  code: string;
+  column: string;
+  value: string;
+  message: string;
+  /** The record as it was in the file, re-joined with commas. */
+  record: string;
 }
 
 export interface UploadOutcome {
@@ -75,6 +88,9 @@ export interface UploadOutcome {
 }
 
 type Row = Record<string, unknown>;
+
+/** A rejected record longer than this (characters) is kept cut (MEDIUMTEXT holds it either way). */
+const REJECTED_RECORD_MAX_CHARS = 65_536;
 
 const num = (v: unknown): number => Number(v ?? 0);
 const json = <T>(v: unknown, fallback: T): T =>
@@ -128,8 +144,8 @@ export class UploadsRepository {
 
   async create(u: NewUpload): Promise<void> {
     await this.transactions.execute(
-      `INSERT INTO uploads (id, status, mode, source, file_name, client, client_ip, options, bytes_total, started_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ${u.status === 'processing' ? this.now : 'NULL'})`,
+      `INSERT INTO uploads (id, status, mode, source, file_name, client, client_ip, options, bytes_total, owner_instance, heartbeat_at, started_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ${this.now}, ${u.status === 'processing' ? this.now : 'NULL'})`,
       [
         u.id,
         u.status,
@@ -140,6 +156,7 @@ export class UploadsRepository {
         u.clientIp ?? null,
         JSON.stringify(u.options),
         u.bytesTotal ?? null,
+        u.owner ?? null,
       ],
     );
   }
@@ -206,14 +223,80 @@ export class UploadsRepository {
     return { rows: rows.map(toRecord), total: Number(count[0]?.total ?? 0) };
   }
 
-  /** On start-up: whatever a previous process left running can no longer finish. */
-  async interruptUnfinished(reason: string): Promise<number> {
+  /**
+   * The owner of these running uploads is alive: refresh their heartbeat. Only rows it owns and
+   * that are still running are touched (a swept upload stays swept).
+   */
+  async heartbeat(owner: string, ids: readonly string[]): Promise<number> {
+    if (ids.length === 0) return 0;
+    return this.transactions.execute(
+      `UPDATE uploads SET heartbeat_at = ${this.now}
+       WHERE owner_instance = ? AND status IN ('queued', 'processing') AND id IN (${ids.map(() => '?').join(', ')})`,
+      [owner, ...ids],
+    );
+  }
+
+  /**
+   * Uploads whose owner stopped beating (it died, or lost the database for longer than the stale
+   * window) can no longer finish: mark them interrupted. Safe from any instance, at any time: a
+   * live owner's heartbeat is never that old. Rows from before ownership existed have no
+   * heartbeat and count as stale. The database's clock decides, not the instances'.
+   */
+  async sweepStale(staleAfterMs: number, reason: string): Promise<number> {
+    const cutoff =
+      this.dataSource.options.type === 'mysql'
+        ? `CURRENT_TIMESTAMP(6) - INTERVAL ${Math.round(staleAfterMs) * 1000} MICROSECOND`
+        : `strftime('%Y-%m-%d %H:%M:%f', 'now', '-${(staleAfterMs / 1000).toFixed(3)} seconds')`;
     const interrupted = await this.transactions.execute(
       `UPDATE uploads SET status = 'interrupted', message = ?, finished_at = ${this.now}
-       WHERE status IN ('queued', 'processing')`,
+       WHERE status IN ('queued', 'processing') AND (heartbeat_at IS NULL OR heartbeat_at < ${cutoff})`,
       [reason],
     );
     uploadsTotal.labels('interrupted').inc(interrupted);
     return interrupted;
+  }
+
+  /** Keeps rejected rows of an upload (a row already kept for that line is left as it is). */
+  @TimedDb('uploads_rejected_rows_add')
+  async addRejectedRows(id: string, rows: readonly RejectedRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    const ignore = this.dataSource.options.type === 'mysql' ? 'INSERT IGNORE' : 'INSERT OR IGNORE';
+    await this.transactions.execute(
+      `${ignore} INTO upload_rejected_rows (upload_id, line, code, column_name, value, message, record)
+       VALUES ${rows.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+      rows.flatMap((r) => [
+        id,
+        r.line,
+        r.code.slice(0, 32),
+        r.column.slice(0, 64),
+        r.value.slice(0, 255),
+        r.message.slice(0, 500),
+        r.record.slice(0, REJECTED_RECORD_MAX_CHARS),
+      ]),
+    );
+  }
+
+  /** An upload's rejected rows in file order, `batchSize` at a time (keyset on line). */
+  async *rejectedRows(id: string, batchSize = 1000): AsyncGenerator<RejectedRow[]> {
+    let after = 0;
+    for (;;) {
+      const rows = await this.dataSource.query<Row[]>(
+        `SELECT line, code, column_name, value, message, record FROM upload_rejected_rows
+         WHERE upload_id = ? AND line > ? ORDER BY line LIMIT ?`,
+        [id, after, batchSize],
+      );
+      if (rows.length === 0) return;
+      const batch = rows.map((r) => ({
+        line: num(r.line),
+        code: String(r.code),
+        column: String(r.column_name),
+        value: String(r.value),
+        message: String(r.message),
+        record: String(r.record),
+      }));
+      yield batch;
+      if (rows.length < batchSize) return;
+      after = batch[batch.length - 1].line;
+    }
   }
 }

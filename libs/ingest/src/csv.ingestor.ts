@@ -1,25 +1,34 @@
 import {
   BarRecord,
   ConflictMode,
+  HistoricalDataRepository,
   TransactionRunner,
   UploadRowError,
-  UploadsRepository,
+  WriteCounts,
 } from '@app/database';
 import { countIngest, ingestDuration } from '@app/observability';
 import { Injectable } from '@nestjs/common';
 import type { Readable } from 'node:stream';
 import type { QueryRunner } from 'typeorm';
 import type { RowErrorCode } from './bar-rule.codes';
-import { BarField, BarRuleOptions, BarValidator, createBarValidator, RawBar } from './bar.rules';
-import { alreadyExistsMessage, BATCH_ROWS, BatchResult, BarWriter } from './bar.writer';
+import { alreadyExistsMessage, BATCH_ROWS, BatchResult, BatchWriter } from './bar-batch.writer';
+import { BarField, BarRuleOptions, RawBar } from './bar.rules';
+import {
+  BatchTarget,
+  DryRun,
+  InFlightBatches,
+  PerBatchCommit,
+  SingleTransaction,
+  StreamedChunks,
+  WriteStrategy,
+} from './bar-write.strategy';
 import { ColumnMap, mapHeader } from './csv-header';
 import { CsvFormatError, CsvRecord, CsvRecordError, readCsvRecordBatches } from './csv-records';
-import { DuplicateTracker } from './duplicate.tracker';
+import { ValidatedBars } from './validated-bars';
 
 export const MAX_REPORTED_ERRORS = 1000;
 
 export interface CsvIngestOptions extends BarRuleOptions {
-  uploadId: string;
   /** For metrics: an HTTP upload (csv, the default) or a command-line import (cli). */
   source?: 'csv' | 'cli';
   onConflict: ConflictMode;
@@ -34,6 +43,11 @@ export interface CsvIngestOptions extends BarRuleOptions {
    * saturated: reading waits for it before the next records (backpressure).
    */
   onRejected?: (record: CsvRecord, errors: UploadRowError[]) => void | Promise<void>;
+  /**
+   * Runs inside each transaction that commits rows, with that transaction's counts: the caller's
+   * own bookkeeping (an upload's committed counts) commits together with the rows, or not at all.
+   */
+  onCommitted?: (tx: QueryRunner, counts: WriteCounts) => Promise<void>;
 }
 
 export interface CsvIngestReport {
@@ -70,87 +84,79 @@ export class IngestInterruptedError extends Error {
   }
 }
 
-class AtomicRollback extends Error {}
-
 /** How many batches may be in the database at once: parsing the next overlaps writing these. */
 const IN_FLIGHT = { mysql: 3, sqlite: 1 };
 const PROGRESS_EVERY = 5000;
 
 /**
- * CSV bytes → records → bar rule set → batched writes, streaming end to end with backpressure:
- * memory holds the batches in flight and a compact duplicate index, never the file.
- * Non-atomic: each batch commits on its own, together with the upload's committed counts.
- * Atomic: one transaction for the whole file, rolled back if any row fails.
+ * CSV bytes → records → the validated-bars stream → a write strategy, streaming end to end with
+ * backpressure: memory holds the batches in flight and a compact duplicate index, never the file.
+ * The strategy is chosen once: per-batch commits, one all-or-nothing transaction (atomic), or a
+ * dry run. What commits is reported through `onCommitted`; this library knows nothing of uploads.
  */
 @Injectable()
 export class CsvIngestor {
   constructor(
-    private readonly writer: BarWriter,
+    private readonly repository: HistoricalDataRepository,
     private readonly transactions: TransactionRunner,
-    private readonly uploads: UploadsRepository,
   ) {}
 
-  async ingest(
-    source: Readable,
-    options: CsvIngestOptions,
-    dialect: 'mysql' | 'sqlite',
-  ): Promise<CsvIngestReport> {
-    if (options.dryRun) return this.run(source, options, dialect);
+  async ingest(source: Readable, options: CsvIngestOptions): Promise<CsvIngestReport> {
     const label = options.source ?? 'csv';
-    const end = ingestDuration.startTimer({ source: label });
-    // Rows written by independently committed batches are counted as each batch commits
-    // (IngestRun.account); here: the rows of an atomic run once it committed, and rejected rows.
-    const count = ({ inserted, updated, skipped, failed }: CsvIngestReport): void =>
-      countIngest(label, options.atomic ? { inserted, updated, skipped, failed } : { failed });
+    const metrics = !options.dryRun;
+    const end = metrics ? ingestDuration.startTimer({ source: label }) : undefined;
+    const run = new IngestRun(options);
     try {
-      const report = await this.run(source, options, dialect);
-      count(report);
-      return report;
+      const strategy = await this.strategyFor(options);
+      const { report, rolledBack } = await strategy.run((target) => run.consume(source, target));
+      if (metrics) countIngest(label, { failed: report.failed });
+      return rolledBack ? { ...report, inserted: 0, updated: 0, skipped: 0 } : report;
     } catch (err) {
-      if (err instanceof IngestInterruptedError) count(err.report);
+      if (metrics && err instanceof IngestInterruptedError)
+        countIngest(label, { failed: err.report.failed });
       throw err;
     } finally {
-      end();
+      end?.();
     }
   }
 
-  private async run(
-    source: Readable,
-    options: CsvIngestOptions,
-    dialect: 'mysql' | 'sqlite',
-  ): Promise<CsvIngestReport> {
-    const run = new IngestRun(
-      options,
-      this.writer,
-      this.uploads,
-      options.atomic || options.dryRun ? 1 : IN_FLIGHT[dialect],
-    );
-    if (!options.atomic || options.dryRun) {
-      return run.consume(source, (batch) => run.commitBatch(this.transactions, batch));
-    }
-    try {
-      return await this.transactions.run(async (tx) => {
-        const report = await run.consume(source, (batch) => run.writeInto(tx, batch));
-        if (report.failed > 0) throw new AtomicRollback();
-        await this.uploads.addCommitted(tx, options.uploadId, report);
-        return report;
+  private async strategyFor(options: CsvIngestOptions): Promise<WriteStrategy> {
+    const batches = new BatchWriter(this.repository, options.onConflict);
+    if (options.dryRun) return new DryRun(batches);
+    const label = options.source ?? 'csv';
+    const hooks = {
+      beforeCommit: options.onCommitted,
+      afterCommit: (counts: WriteCounts) => countIngest(label, counts),
+    };
+    // A streamed file cannot be read twice: the atomic transaction is not retried.
+    if (options.atomic)
+      return new SingleTransaction(this.transactions, batches, hooks, {
+        allOrNothing: true,
+        replayable: false,
       });
-    } catch (err) {
-      if (err instanceof AtomicRollback)
-        return { ...run.report, inserted: 0, updated: 0, skipped: 0 };
-      throw err;
-    }
+    // onConflict=error reports stored pairs per row, which a bulk load cannot tell apart.
+    if (
+      options.onConflict !== 'error' &&
+      (await this.repository.detectIngestPath()) === 'load-data'
+    )
+      return new StreamedChunks(this.transactions, this.repository, options.onConflict, hooks);
+    return new PerBatchCommit(
+      this.transactions,
+      batches,
+      hooks,
+      IN_FLIGHT[this.repository.dialect],
+    );
   }
 }
 
 interface Batch {
   bars: BarRecord[];
   lines: number[];
+  /** The records' fields, kept only when rows may be rejected at write time (onConflict=error). */
   fields: string[][];
-  dateColumn: string;
 }
 
-/** The state of one file's ingest. */
+/** The state of one file's ingest: its report, its columns, its validated-bars stream. */
 class IngestRun {
   readonly report: CsvIngestReport = {
     rows: 0,
@@ -162,145 +168,101 @@ class IngestRun {
     errorsTruncated: false,
     errorCounts: {},
   };
-  private validate: BarValidator;
+  private bars: ValidatedBars;
+  private columns?: CsvColumns;
   /** The rejected-rows receiver is saturated until this settles. */
   private rejectedBackpressure?: Promise<void>;
-  private readonly duplicates = new DuplicateTracker();
-  /** Set once a batch met stored pairs: later batches of a re-upload go straight to the upsert. */
-  private expectConflicts = false;
 
-  constructor(
-    private readonly options: CsvIngestOptions,
-    private readonly writer: BarWriter,
-    private readonly uploads: UploadsRepository,
-    private readonly maxInFlight: number,
-  ) {
-    this.validate = createBarValidator(options);
+  constructor(private readonly options: CsvIngestOptions) {
+    this.bars = new ValidatedBars(options, 'file');
   }
 
-  async consume(
-    source: Readable,
-    write: (batch: Batch) => Promise<BatchResult>,
-  ): Promise<CsvIngestReport> {
-    const inFlight = new Set<Promise<void>>();
-    let failure: unknown;
-    const dispatch = (batch: Batch): Promise<void> => {
-      const p: Promise<void> = write(batch)
-        .then((result) => this.account(batch, result))
-        .catch((err: unknown) => {
-          failure ??= err;
-        })
-        .finally(() => inFlight.delete(p));
-      inFlight.add(p);
-      return p;
-    };
-
-    let columns: ColumnMap | undefined;
-    let header: string[] = [];
-    let batch: Batch | undefined;
+  /** Reads the file and hands its valid bars to `target` in batches; answers the report. */
+  async consume(source: Readable, target: BatchTarget): Promise<CsvIngestReport> {
+    const pool = new InFlightBatches(target.maxInFlight);
+    const keepFields = this.options.onConflict === 'error';
+    let batch = newBatch();
+    const dispatch = (full: Batch): Promise<void> =>
+      pool.add(async () => this.account(full, await target.write(full.bars)));
     // Semicolon files are mostly European: decimal commas are read there unless told otherwise.
     const onDelimiter = (delimiter: string): void => {
       if (this.options.decimal === undefined && delimiter === ';') {
-        this.validate = createBarValidator({ ...this.options, decimal: 'auto' });
+        this.bars = new ValidatedBars({ ...this.options, decimal: 'auto' }, 'file');
       }
     };
     try {
       for await (const records of readCsvRecordBatches(source, onDelimiter)) {
-        if (failure) break;
+        if (pool.failure) break;
         if (this.rejectedBackpressure) {
           await this.rejectedBackpressure;
           this.rejectedBackpressure = undefined;
         }
         for (const record of records) {
-          if (!columns) {
-            header = record.fields;
-            columns = mapHeader(header, this.options.symbol !== undefined);
-            if (columns.missing.length) {
-              throw new CsvHeaderError(
-                columns.missing,
-                header.map((h) => h.trim()),
-              );
-            }
-            batch = newBatch(columns);
+          if (!this.columns) {
+            this.columns = CsvColumns.fromHeader(record.fields, this.options.symbol);
             continue;
           }
-          this.report.rows++;
-          if (this.report.rows % PROGRESS_EVERY === 0) this.options.onProgress?.(this.report.rows);
-          const bar = this.check(record, columns, header);
+          const bar = this.check(record, this.columns);
           if (!bar) continue;
-          batch!.bars.push(bar);
-          batch!.lines.push(record.line);
-          // The original fields are only needed to export rows rejected at write time
-          // (onConflict=error); holding them otherwise keeps every batch's strings alive.
-          if (this.options.onConflict === 'error') batch!.fields.push(record.fields);
-          if (batch!.bars.length >= BATCH_ROWS) {
-            void dispatch(batch!);
-            batch = newBatch(columns);
-            if (inFlight.size >= this.maxInFlight) await Promise.race(inFlight);
+          batch.bars.push(bar);
+          batch.lines.push(record.line);
+          // Holding the original fields otherwise keeps every batch's strings alive.
+          if (keepFields) batch.fields.push(record.fields);
+          if (batch.bars.length >= BATCH_ROWS) {
+            const full = batch;
+            batch = newBatch();
+            await dispatch(full);
           }
         }
       }
-      if (!columns) throw new CsvFormatError('EMPTY_FILE', 'The file is empty.');
+      if (!this.columns) throw new CsvFormatError('EMPTY_FILE', 'The file is empty.');
       if (this.report.rows === 0)
         throw new CsvFormatError('EMPTY_FILE', 'The file has a header but no rows.');
-    } catch (err) {
-      if (err instanceof CsvRecordError && !columns) {
-        failure ??= new CsvFormatError(
-          'UNREADABLE_HEADER',
-          `The header (line 1) could not be read: ${err.message}. Is this a CSV file with one record per line?`,
-        );
-      } else if (err instanceof CsvRecordError) {
-        // An unterminated quote swallowed the rest of the file: one rejected record, then the end.
-        this.report.rows++;
-        this.reject({ line: err.line, fields: [] }, [
-          {
-            line: err.line,
-            column: '',
-            value: '',
-            code: 'WRONG_COLUMN_COUNT',
-            message: err.message,
-          },
-        ]);
-      } else {
-        failure ??= err;
+    } catch (caught) {
+      const err =
+        caught instanceof CsvRecordError && !this.columns
+          ? new CsvFormatError(
+              'UNREADABLE_HEADER',
+              `The header (line 1) could not be read: ${caught.message}. Is this a CSV file with one record per line?`,
+            )
+          : caught;
+      if (!(err instanceof CsvRecordError)) {
+        target.abort?.(err);
+        await pool.settle();
+        await target.flush?.().catch(() => undefined);
+        throw this.interrupted(err, target);
       }
+      // An unterminated quote swallowed the rest of the file: one rejected record, then the end.
+      this.report.rows++;
+      this.reject({ line: err.line, fields: [] }, [
+        { line: err.line, column: '', value: '', code: 'WRONG_COLUMN_COUNT', message: err.message },
+      ]);
     }
     // The last, partial batch: also after a malformed final record, which ends the file.
-    if (batch?.bars.length && !failure) void dispatch(batch);
-    while (inFlight.size) await Promise.allSettled(inFlight);
+    if (batch.bars.length && !pool.failure) await dispatch(batch);
+    let failure = await pool.settle();
+    if (target.flush) failure ??= await target.flush().catch((err: unknown) => err);
     this.options.onProgress?.(this.report.rows);
-    if (failure) {
-      if (failure instanceof CsvHeaderError || failure instanceof CsvFormatError) throw failure;
-      throw new IngestInterruptedError(failure, this.report);
-    }
+    if (failure) throw this.interrupted(failure, target);
+    this.takeCommitted(target);
     return this.report;
   }
 
-  /** Non-atomic: the batch and the upload's committed counts in one transaction. */
-  commitBatch(transactions: TransactionRunner, batch: Batch): Promise<BatchResult> {
-    if (this.options.dryRun) return this.writer.predictBatch(batch.bars, this.options.onConflict);
-    return transactions.run(async (tx) => {
-      const result = await this.writer.writeBatch(tx, batch.bars, this.options.onConflict, {
-        expectConflicts: this.expectConflicts,
-      });
-      await this.uploads.addCommitted(tx, this.options.uploadId, result.counts);
-      return result;
-    });
+  /** Header and format errors stand alone; anything else carries what was committed so far. */
+  private interrupted(err: unknown, target: BatchTarget): unknown {
+    if (err instanceof CsvHeaderError || err instanceof CsvFormatError) return err;
+    this.options.onProgress?.(this.report.rows);
+    this.takeCommitted(target);
+    return new IngestInterruptedError(err, this.report);
   }
 
-  writeInto(tx: QueryRunner, batch: Batch): Promise<BatchResult> {
-    return this.writer.writeBatch(tx, batch.bars, this.options.onConflict, {
-      expectConflicts: this.expectConflicts,
-    });
+  /** A streamed target reports committed counts as a whole, not per batch. */
+  private takeCommitted(target: BatchTarget): void {
+    const committed = target.committed?.();
+    if (committed) Object.assign(this.report, committed);
   }
 
   private account(batch: Batch, { counts, conflicts }: BatchResult): void {
-    if (!this.options.atomic && !this.options.dryRun) {
-      countIngest(this.options.source ?? 'csv', counts);
-    }
-    if (counts.updated + counts.skipped + conflicts.length > counts.inserted) {
-      this.expectConflicts = true;
-    }
     this.report.inserted += counts.inserted;
     this.report.updated += counts.updated;
     this.report.skipped += counts.skipped;
@@ -310,7 +272,7 @@ class IngestRun {
       this.reject({ line, fields: batch.fields[i] ?? [] }, [
         {
           line,
-          column: batch.dateColumn,
+          column: this.columns!.nameOf('date'),
           value: bar.date,
           code: 'ALREADY_EXISTS',
           message: alreadyExistsMessage(bar),
@@ -320,7 +282,9 @@ class IngestRun {
   }
 
   /** Validates one record; answers the bar, or records why not. */
-  private check(record: CsvRecord, columns: ColumnMap, header: string[]): BarRecord | undefined {
+  private check(record: CsvRecord, columns: CsvColumns): BarRecord | undefined {
+    this.report.rows++;
+    if (this.report.rows % PROGRESS_EVERY === 0) this.options.onProgress?.(this.report.rows);
     const { fields, line } = record;
     if (fields.length !== columns.width) {
       this.reject(record, [
@@ -334,44 +298,20 @@ class IngestRun {
       ]);
       return undefined;
     }
-    const i = columns.index;
-    const raw: RawBar = {
-      symbol: i.symbol !== undefined ? fields[i.symbol] : this.options.symbol,
-      date: fields[i.date!],
-      open: fields[i.open!],
-      high: fields[i.high!],
-      low: fields[i.low!],
-      close: fields[i.close!],
-      adjClose: i.adjClose !== undefined ? fields[i.adjClose] : undefined,
-      volume: fields[i.volume!],
-    };
-    const result = this.validate(raw);
-    if (!result.ok) {
-      this.reject(
-        record,
-        result.errors.map((e) => ({
-          line,
-          column: columnName(columns, header, e.field),
-          value: truncate(cellOf(raw[e.field])),
-          code: e.code,
-          message: e.message,
-        })),
-      );
-      return undefined;
-    }
-    if (!this.duplicates.add(result.bar.symbol, result.bar.date)) {
-      this.reject(record, [
-        {
-          line,
-          column: columnName(columns, header, 'date'),
-          value: String(raw.date),
-          code: 'DUPLICATE_IN_FILE',
-          message: `${result.bar.symbol} ${result.bar.date} appears earlier in this file`,
-        },
-      ]);
-      return undefined;
-    }
-    return result.bar;
+    const raw = columns.read(fields);
+    const result = this.bars.check(raw);
+    if (result.ok) return result.bar;
+    this.reject(
+      record,
+      result.errors.map((e) => ({
+        line,
+        column: columns.nameOf(e.field),
+        value: truncate(cellOf(raw[e.field])),
+        code: e.code,
+        message: e.message,
+      })),
+    );
+    return undefined;
   }
 
   private reject(record: CsvRecord, errors: UploadRowError[]): void {
@@ -387,16 +327,55 @@ class IngestRun {
   }
 }
 
-function newBatch(columns: ColumnMap): Batch {
-  return { bars: [], lines: [], fields: [], dateColumn: columns.name.date ?? 'date' };
+/** The file's columns, mapped from its header onto bar fields. */
+class CsvColumns {
+  private constructor(
+    private readonly map: ColumnMap,
+    private readonly header: string[],
+    private readonly symbol: string | undefined,
+  ) {}
+
+  static fromHeader(header: string[], symbol: string | undefined): CsvColumns {
+    const map = mapHeader(header, symbol !== undefined);
+    if (map.missing.length)
+      throw new CsvHeaderError(
+        map.missing,
+        header.map((h) => h.trim()),
+      );
+    return new CsvColumns(map, header, symbol);
+  }
+
+  get width(): number {
+    return this.map.width;
+  }
+
+  /** The record's cells as a raw bar (the query's symbol for files without a symbol column). */
+  read(fields: string[]): RawBar {
+    const i = this.map.index;
+    return {
+      symbol: i.symbol !== undefined ? fields[i.symbol] : this.symbol,
+      date: fields[i.date!],
+      open: fields[i.open!],
+      high: fields[i.high!],
+      low: fields[i.low!],
+      close: fields[i.close!],
+      adjClose: i.adjClose !== undefined ? fields[i.adjClose] : undefined,
+      volume: fields[i.volume!],
+    };
+  }
+
+  /** The file's name of the column a field came from, for error reports. */
+  nameOf(field: BarField): string {
+    const name = this.map.name[field];
+    if (name !== undefined) return name;
+    return field === 'symbol'
+      ? 'symbol (query parameter)'
+      : (this.header[this.map.index[field] ?? -1] ?? field);
+  }
 }
 
-function columnName(columns: ColumnMap, header: string[], field: BarField): string {
-  const name = columns.name[field];
-  if (name !== undefined) return name;
-  return field === 'symbol'
-    ? 'symbol (query parameter)'
-    : (header[columns.index[field] ?? -1] ?? field);
+function newBatch(): Batch {
+  return { bars: [], lines: [], fields: [] };
 }
 
 /** CSV cells are strings; the query symbol stands in as a string too. */

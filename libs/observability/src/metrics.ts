@@ -59,6 +59,12 @@ export const uploadsTotal = new Counter({
   labelNames: ['status'] as const,
 });
 
+export const dbRetriesTotal = new Counter({
+  name: 'db_retries_total',
+  help: 'Write transactions run again after a transient failure, by operation and reason (deadlock, race, connection)',
+  labelNames: ['operation', 'reason'] as const,
+});
+
 export const cacheRequestsTotal = new Counter({
   name: 'cache_requests_total',
   help: 'Response cache look-ups by result (hit, miss)',

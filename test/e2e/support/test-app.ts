@@ -75,11 +75,13 @@ export class TestApp {
       await this.dataSource.query('TRUNCATE TABLE historical_data');
       await this.dataSource.query('TRUNCATE TABLE symbols');
       await this.dataSource.query('TRUNCATE TABLE uploads');
+      await this.dataSource.query('TRUNCATE TABLE upload_rejected_rows');
       await this.dataSource.query('TRUNCATE TABLE idempotency_keys');
     } else {
       await this.dataSource.query('DELETE FROM historical_data');
       await this.dataSource.query('DELETE FROM symbols');
       await this.dataSource.query('DELETE FROM uploads');
+      await this.dataSource.query('DELETE FROM upload_rejected_rows');
       await this.dataSource.query('DELETE FROM idempotency_keys');
       await this.dataSource.query("DELETE FROM sqlite_sequence WHERE name = 'historical_data'");
     }

@@ -1,6 +1,7 @@
 import { ThrottledWarning } from '@app/common';
 import { RedisConnection } from '@app/database';
 import { Logger } from '@nestjs/common';
+import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
 import type { ThrottlerStorage } from '@nestjs/throttler';
 import { LRUCache } from 'lru-cache';
 
@@ -55,31 +56,21 @@ export class MemoryRateLimitStore implements ThrottlerStorage {
   }
 }
 
-// KEYS[1] the window's counter, KEYS[2] the block marker; ARGV ttl ms, limit, block ms.
-const INCREMENT = `
-local hits = redis.call('INCR', KEYS[1])
-if hits == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-local ttl = redis.call('PTTL', KEYS[1])
-local blocked = redis.call('PTTL', KEYS[2])
-if blocked <= 0 and hits > tonumber(ARGV[2]) then
-  redis.call('SET', KEYS[2], '1', 'PX', ARGV[3])
-  blocked = tonumber(ARGV[3])
-end
-return {hits, ttl, blocked}
-`;
-
-type RateLimitRedis = { rateLimitIncrement(...args: (string | number)[]): Promise<number[]> };
-
 /**
- * The same counters in Redis (one Lua script, atomic), so every replica draws on one budget per
- * client. While Redis is unreachable requests are let through (logged): rate limiting degrades,
- * the API does not go down with it; readiness reports Redis down meanwhile.
+ * The same budgets in Redis, through the published store (@nest-lab/throttler-storage-redis: one
+ * Lua script per hit, atomic), so every replica draws on one budget per client. Wrapped to fail
+ * open: while Redis is unreachable requests are let through (logged, at most every few seconds):
+ * rate limiting degrades, the API does not go down with it; readiness reports Redis down meanwhile.
  */
 export class RedisRateLimitStore implements ThrottlerStorage {
   private readonly outage = new ThrottledWarning(new Logger('RateLimit'));
+  private readonly store: ThrottlerStorageRedisService;
 
-  constructor(private readonly redis: RedisConnection) {
-    redis.client!.defineCommand('rateLimitIncrement', { numberOfKeys: 2, lua: INCREMENT });
+  constructor(redis: RedisConnection) {
+    // Given the connection's own client, the store neither opens nor closes a connection (given
+    // nothing, it would open one to localhost).
+    if (!redis.client) throw new Error('RedisRateLimitStore needs REDIS_URL');
+    this.store = new ThrottlerStorageRedisService(redis.client);
   }
 
   async increment(
@@ -87,23 +78,10 @@ export class RedisRateLimitStore implements ThrottlerStorage {
     ttl: number,
     limit: number,
     blockDuration: number,
+    throttlerName: string,
   ): Promise<ThrottlerStorageRecord> {
     try {
-      const client = this.redis.client as unknown as RateLimitRedis;
-      const [hits, ttlMs, blockedMs] = await client.rateLimitIncrement(
-        `rl:${key}`,
-        `rl:${key}:blocked`,
-        ttl,
-        limit,
-        blockDuration,
-      );
-      const blocked = blockedMs > 0;
-      return {
-        totalHits: hits,
-        timeToExpire: Math.ceil(Math.max(ttlMs, 0) / 1000),
-        isBlocked: blocked,
-        timeToBlockExpire: blocked ? Math.ceil(blockedMs / 1000) : 0,
-      };
+      return await this.store.increment(key, ttl, limit, blockDuration, throttlerName);
     } catch (err) {
       this.outage.warn(`rate limits not enforced while Redis fails: ${(err as Error).message}`);
       return {

@@ -1,4 +1,4 @@
-import { ApiProblems, canonicalQuery, UploadBudget } from '@app/common';
+import { ApiProblems, UploadBudget } from '@app/common';
 import { UploadRateLimit } from '../security/rate-limit.guard';
 import { Read, Secured } from '../security/security.decorators';
 import {
@@ -12,6 +12,7 @@ import {
   Req,
   Res,
   StreamableFile,
+  UseInterceptors,
 } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
@@ -29,21 +30,15 @@ import { Readable } from 'node:stream';
 import { ListUploadsQueryDto, UploadQueryDto } from './dto/upload.query.dto';
 import { UploadAcceptedDto, UploadPageDto, UploadReportDto, UploadViewDto } from './dto/upload.dto';
 import { UploadAccepted, UploadReport, UploadService, UploadView } from './upload.service';
-import { ByteLimit } from './upload-source';
-import { fingerprint, IdempotencyService } from '../idempotency/idempotency.service';
-
-const prefersAsync = (req: Request): boolean =>
-  /(^|[\s,;])respond-async([\s,;]|$)/i.test(String(req.headers.prefer ?? ''));
+import { UploadIdempotencyInterceptor } from './upload-idempotency.interceptor';
 
 @ApiTags('uploads')
 @Controller()
 export class UploadController {
-  constructor(
-    private readonly service: UploadService,
-    private readonly idempotency: IdempotencyService,
-  ) {}
+  constructor(private readonly service: UploadService) {}
 
   @Post('api/v1/data/upload')
+  @UseInterceptors(UploadIdempotencyInterceptor)
   @UploadBudget()
   @Secured()
   @UploadRateLimit()
@@ -105,38 +100,7 @@ export class UploadController {
     @Res({ passthrough: true }) res: Response,
     @Query() query: UploadQueryDto,
   ): Promise<UploadReport | UploadAccepted> {
-    const preferAsync = prefersAsync(req);
-    const key = this.idempotency.keyOf(req);
-    if (key === undefined)
-      return this.accept(res, await this.service.upload(req, query, preferAsync));
-
-    // Idempotent: the fingerprint covers the parameters and the file's bytes, which are only
-    // known once read, so the key is claimed first and the fingerprint stored at the end.
-    const params = fingerprint(req.path, canonicalQuery(req), String(preferAsync));
-    let begun;
-    try {
-      begun = await this.idempotency.begin(req, key, null);
-    } catch (err) {
-      this.service.hangUpAfterAnswer(req); // 409 before reading the body
-      throw err;
-    }
-    if (begun.kind === 'completed') {
-      const print = fingerprint(params, await this.service.digestOfFile(req));
-      this.idempotency.check(begun.fingerprint, print);
-      return this.idempotency.replay(res, begun.response) as UploadReport | UploadAccepted;
-    }
-    let file: ByteLimit | undefined;
-    try {
-      const result = this.accept(
-        res,
-        await this.service.upload(req, query, preferAsync, (s) => (file = s.hashing())),
-      );
-      await this.idempotency.complete(req, key, fingerprint(params, file!.digest()), res, result);
-      return result;
-    } catch (err) {
-      await this.idempotency.release(req, key);
-      throw err;
-    }
+    return this.accept(res, await this.service.upload(req, query));
   }
 
   private accept(res: Response, result: UploadReport | UploadAccepted) {

@@ -1,6 +1,6 @@
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { AppError, detachedFromRequest, NotFoundError } from '@app/common';
-import { HistoricalDataRepository, UploadRecord, UploadsRepository } from '@app/database';
+import { UploadRecord, UploadsRepository } from '@app/database';
 import {
   CsvFormatError,
   CsvHeaderError,
@@ -9,23 +9,19 @@ import {
   CsvIngestor,
   IngestInterruptedError,
 } from '@app/ingest';
-import {
-  BeforeApplicationShutdown,
-  Inject,
-  Injectable,
-  Logger,
-  OnApplicationBootstrap,
-} from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import type { Request } from 'express';
 import { randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream, ReadStream } from 'node:fs';
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { ListUploadsQueryDto, UploadQueryDto } from './dto/upload.query.dto';
-import { RejectedRowsFile, REJECTED_HEADER } from './rejected-rows.file';
+import { RejectedRowsStore, rejectedRowsCsv } from './rejected-rows.store';
 import { ByteLimit, lingeringCloseAfterResponse, openUploadSource } from './upload-source';
+import { UploadJobs } from './upload.jobs';
+import { ShutdownInterruption, UploadRecorder, UploadRun } from './upload.recorder';
 import { identityOf } from '../security/client-identity';
 
 /** The audit's "who": the API key's name; none when the service runs without keys. */
@@ -33,6 +29,10 @@ const keyNameOf = (req: Request): string | undefined => {
   const identity = identityOf(req);
   return identity.kind === 'key' ? identity.name : undefined;
 };
+
+/** `Prefer: respond-async`: the client asks for 202 and a status URL. */
+export const prefersAsync = (req: Request): boolean =>
+  /(^|[\s,;])respond-async([\s,;]|$)/i.test(String(req.headers.prefer ?? ''));
 
 export interface UploadReport extends CsvIngestReport {
   uploadId: string;
@@ -94,67 +94,70 @@ export function toView(u: UploadRecord, withErrors = true): UploadView {
   };
 }
 
-/** Uploads: sync (stream → report) and async (spool → 202 → background), all recorded in `uploads`. */
-/** The service is stopping: background uploads end here, recorded as interrupted. */
-class ShutdownInterruption extends Error {
-  constructor() {
-    super(
-      'the service shut down before this upload finished; the batches counted here were committed',
-    );
-  }
-}
+type IngestSettings = Pick<
+  CsvIngestOptions,
+  'onConflict' | 'atomic' | 'dryRun' | 'symbol' | 'dateFormat' | 'decimal'
+>;
 
+/**
+ * Uploads: sync (stream → report) and async (spool → 202 → background job). The source opens
+ * the request's file (upload-source.ts), the recorder keeps its record (upload.recorder.ts), the
+ * job registry runs and stops background work (upload.jobs.ts); this service puts them together
+ * and translates ingest errors into problems.
+ */
 @Injectable()
-export class UploadService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class UploadService implements OnApplicationBootstrap {
   private readonly logger = new Logger(UploadService.name);
-  /** Background uploads in progress, each with the way to stop it. */
-  private readonly running = new Map<Promise<void>, () => void>();
+  /** Requests whose file is hashed as it is read (Idempotency-Key): marked, then the stream. */
+  private readonly hashed = new WeakMap<Request, ByteLimit | 'wanted'>();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly ingestor: CsvIngestor,
     private readonly uploads: UploadsRepository,
-    private readonly bars: HistoricalDataRepository,
+    private readonly recorder: UploadRecorder,
+    private readonly jobs: UploadJobs,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
+    // Unfinished uploads of a previous run are swept by UploadSweeper once their heartbeat is
+    // stale, never those another live replica is running.
     await mkdir(this.config.http.uploadDir, { recursive: true });
-    const interrupted = await this.uploads.interruptUnfinished(
-      'the service stopped before this upload finished; upload the file again',
-    );
-    if (interrupted)
-      this.logger.warn(
-        `marked ${interrupted} unfinished upload(s) from a previous run as interrupted`,
-      );
   }
 
-  async upload(
-    req: Request,
-    query: UploadQueryDto,
-    preferAsync: boolean,
-    /** Sees the file's byte stream before it is read (to hash it for idempotency). */
-    onSource?: (stream: ByteLimit) => void,
-  ): Promise<UploadReport | UploadAccepted> {
-    const limit = this.config.http.uploadMaxBytes;
+  /** Hash this request's file as it is read (see bodyDigestOf). */
+  hashBodyOf(req: Request): void {
+    this.hashed.set(req, 'wanted');
+  }
+
+  /** sha256 of the file `upload` read for this request (after hashBodyOf). */
+  bodyDigestOf(req: Request): string {
+    const stream = this.hashed.get(req);
+    return stream instanceof ByteLimit ? stream.digest() : '';
+  }
+
+  async upload(req: Request, query: UploadQueryDto): Promise<UploadReport | UploadAccepted> {
     try {
-      return await this.receive(req, query, preferAsync, onSource);
+      return await this.receive(req, query);
     } catch (err) {
       // Answered before the client finished sending: let it finish, then hang up.
-      if (!req.complete) lingeringCloseAfterResponse(req, limit);
+      if (!req.complete) this.hangUpAfterAnswer(req);
       throw err;
     }
+  }
+
+  /** For an answer given before the body was read: the client may finish sending, then the connection closes. */
+  hangUpAfterAnswer(req: Request): void {
+    lingeringCloseAfterResponse(req, this.config.http.uploadMaxBytes);
   }
 
   private async receive(
     req: Request,
     query: UploadQueryDto,
-    preferAsync: boolean,
-    onSource?: (stream: ByteLimit) => void,
   ): Promise<UploadReport | UploadAccepted> {
     const source = await openUploadSource(req, this.config.http.uploadMaxBytes);
-    onSource?.(source.stream);
-    const id = randomUUID();
-    const options = {
+    if (this.hashed.has(req)) this.hashed.set(req, source.stream.hashing());
+    const settings: IngestSettings = {
       onConflict: query.onConflict,
       atomic: query.atomic,
       dryRun: query.dryRun,
@@ -162,49 +165,48 @@ export class UploadService implements OnApplicationBootstrap, BeforeApplicationS
       dateFormat: query.dateFormat,
       decimal: query.decimal,
     };
-    const isAsync = query.async || preferAsync;
+    const isAsync = query.async || prefersAsync(req);
     const record = {
-      id,
+      id: randomUUID(),
       mode: isAsync ? ('async' as const) : ('sync' as const),
       source: 'csv' as const,
       fileName: source.fileName,
       client: keyNameOf(req),
       clientIp: req.ip,
-      options,
+      options: settings,
     };
     if (!isAsync) {
-      await this.uploads.create({
+      const run = await this.recorder.start({
         ...record,
         status: 'processing',
         bytesTotal: source.declaredBytes,
       });
-      return this.runSync(id, source.stream, options);
+      return this.runSync(run, source.stream, settings);
     }
 
     // Async: the whole file goes to disk first (still streaming, still limited), then 202.
-    const spool = this.spoolPath(id);
+    const spool = this.spoolPath(record.id);
     const started = performance.now();
     try {
       await pipeline(source.stream, createWriteStream(spool));
     } catch (err) {
       await rm(spool, { force: true });
-      await this.uploads.create({ ...record, status: 'failed', bytesTotal: source.declaredBytes });
-      await this.recordFailure(id, err, source.stream.bytes, started);
-      throw await this.toHttpError(id, err);
+      const run = await this.recorder.start(
+        { ...record, status: 'failed', bytesTotal: source.declaredBytes },
+        started,
+      );
+      await run.failed(err, source.stream.bytes);
+      throw await this.toHttpError(run.id, err);
     }
-    await this.uploads.create({ ...record, status: 'queued', bytesTotal: source.stream.bytes });
+    const bytes = source.stream.bytes;
+    const run = await this.recorder.start({ ...record, status: 'queued', bytesTotal: bytes });
     const spoolStream = createReadStream(spool);
-    // The job outlives the request: it runs outside the request's time budget.
-    const job = detachedFromRequest(() =>
-      this.runAsync(id, spoolStream, source.stream.bytes, options),
-    ).finally(() => this.running.delete(job));
-    this.running.set(job, () => spoolStream.destroy(new ShutdownInterruption()));
-    return { uploadId: id, status: 'queued', statusUrl: statusUrlOf(id) };
-  }
-
-  /** For an answer given before the body was read: the client may finish sending, then the connection closes. */
-  hangUpAfterAnswer(req: Request): void {
-    lingeringCloseAfterResponse(req, this.config.http.uploadMaxBytes);
+    this.jobs.start(
+      () =>
+        this.runAsync(run, spoolStream, bytes, settings).finally(() => rm(spool, { force: true })),
+      () => spoolStream.destroy(new ShutdownInterruption()),
+    );
+    return { uploadId: run.id, status: 'queued', statusUrl: statusUrlOf(run.id) };
   }
 
   /** Reads the request's file to its end, hashing it, and writes nothing (idempotent replays). */
@@ -233,15 +235,10 @@ export class UploadService implements OnApplicationBootstrap, BeforeApplicationS
     };
   }
 
-  /** The rejected rows as CSV (header only when there were none). */
-  async rejectedRows(id: string): Promise<Readable | string> {
+  /** The rejected rows as CSV (header only when there were none), from the database. */
+  async rejectedRows(id: string): Promise<Readable> {
     await this.find(id);
-    const path = this.rejectedPath(id);
-    const exists = await stat(path).then(
-      () => true,
-      () => false,
-    );
-    return exists ? createReadStream(path) : REJECTED_HEADER;
+    return rejectedRowsCsv(this.uploads, id);
   }
 
   private async find(id: string): Promise<UploadRecord> {
@@ -250,155 +247,100 @@ export class UploadService implements OnApplicationBootstrap, BeforeApplicationS
     return upload;
   }
 
+  /** Runs the ingest for one upload, its rejected rows to the database; answers the report. */
+  private async ingest(
+    run: UploadRun,
+    stream: Readable,
+    settings: IngestSettings,
+    onProgress?: (rows: number) => void,
+  ): Promise<CsvIngestReport> {
+    const rejected = new RejectedRowsStore(this.uploads, run.id);
+    try {
+      return await this.ingestor.ingest(stream, {
+        ...settings,
+        onCommitted: run.onCommitted,
+        onRejected: (r, e) => rejected.add(r, e),
+        onProgress,
+      });
+    } finally {
+      // Rows that could not be kept are logged, not fatal: the report still counts them.
+      await rejected
+        .close()
+        .catch((err: unknown) =>
+          this.logger.error(
+            { err, uploadId: run.id },
+            'could not store some rejected rows of an upload',
+          ),
+        );
+    }
+  }
+
   private async runSync(
-    id: string,
+    run: UploadRun,
     stream: ByteLimit,
-    options: Omit<CsvIngestOptions, 'uploadId'>,
+    settings: IngestSettings,
   ): Promise<UploadReport> {
-    const started = performance.now();
-    const rejected = new RejectedRowsFile(this.rejectedPath(id));
     let report: CsvIngestReport | undefined;
     try {
-      report = await this.ingestor.ingest(
-        stream,
-        { ...options, uploadId: id, onRejected: (r, e) => rejected.add(r, e) },
-        this.bars.dialect,
-      );
+      report = await this.ingest(run, stream, settings);
       // The parser may stop early (a line over 4 MiB ends the file): the limit counts the bytes
       // received, not the lines parsed, so the rest is read (and discarded) before answering.
       await readToEnd(stream);
     } catch (err) {
-      await rejected.close();
       const failure = report ? new IngestInterruptedError(err, report) : err;
-      await this.recordFailure(id, failure, stream.bytes, started);
-      throw await this.toHttpError(id, failure);
+      await run.failed(failure, stream.bytes);
+      throw await this.toHttpError(run.id, failure);
     }
-    await rejected.close();
-    return this.complete(id, report, stream.bytes, started, options);
-  }
-
-  /** Stops background uploads: in-flight batches commit, the rest is recorded as interrupted. */
-  async beforeApplicationShutdown(): Promise<void> {
-    if (this.running.size === 0) return;
-    this.logger.warn(
-      `stopping ${this.running.size} background upload(s); they will be marked interrupted`,
-    );
-    for (const stop of this.running.values()) stop();
-    await Promise.allSettled(this.running.keys());
-  }
-
-  private async runAsync(
-    id: string,
-    spoolStream: ReadStream,
-    bytes: number,
-    options: Omit<CsvIngestOptions, 'uploadId'>,
-  ): Promise<void> {
-    const started = performance.now();
-    const rejected = new RejectedRowsFile(this.rejectedPath(id));
-    const counter = new ByteLimit(Number.MAX_SAFE_INTEGER);
-    try {
-      await this.uploads.markProcessing(id);
-      const report = await this.ingestor.ingest(
-        spoolStream.on('error', (err) => counter.destroy(err)).pipe(counter),
-        {
-          ...options,
-          uploadId: id,
-          onRejected: (r, e) => rejected.add(r, e),
-          onProgress: (rows) => {
-            this.uploads.setProgress(id, counter.bytes, rows).catch(() => undefined);
-          },
-        },
-        this.bars.dialect,
-      );
-      await rejected.close();
-      await this.complete(id, report, bytes, started, options).catch((err: unknown) => {
-        if (!(err instanceof AppError && err.code === 'ROWS_REJECTED')) throw err;
-      });
-    } catch (err) {
-      await rejected.close();
-      await this.recordFailure(id, err, counter.bytes, started).catch((e: unknown) =>
-        this.logger.error({ err: e, uploadId: id }, 'could not record the failure of an upload'),
-      );
-    } finally {
-      await rm(String(spoolStream.path), { force: true });
-    }
-  }
-
-  private async complete(
-    id: string,
-    report: CsvIngestReport,
-    bytes: number,
-    started: number,
-    options: Omit<CsvIngestOptions, 'uploadId'>,
-  ): Promise<UploadReport> {
-    const durationMs = Math.round(performance.now() - started);
-    // One rule with POST /api/v1/data: a write that wrote nothing because rows failed is a 422.
-    const written = report.inserted + report.updated + report.skipped;
-    const rejectedAtomically =
-      !options.dryRun && report.failed > 0 && (options.atomic || written === 0);
-    // Bookkeeping: recorded even when the request's time budget is spent.
-    await detachedFromRequest(() =>
-      this.uploads.finish(id, {
-        status: rejectedAtomically ? 'failed' : 'completed',
-        bytesRead: bytes,
-        rows: report.rows,
-        failed: report.failed,
-        errorCounts: report.errorCounts,
-        errors: report.errors,
-        errorsTruncated: report.errorsTruncated,
-        message: rejectedAtomically
-          ? options.atomic
-            ? `${report.failed} row(s) failed; atomic=true, so nothing was written`
-            : `every row failed (${report.failed}); nothing was written`
-          : undefined,
-        durationMs,
-      }),
-    );
+    const outcome = await run.completed(report, stream.bytes);
     const body: UploadReport = {
-      uploadId: id,
+      uploadId: run.id,
       status: 'completed',
       ...report,
-      dryRun: options.dryRun,
-      durationMs,
+      dryRun: settings.dryRun,
+      durationMs: outcome.durationMs,
     };
-    if (rejectedAtomically) {
+    if (outcome.rejectedAtomically) {
       const { errors, ...counts } = body;
       throw new AppError(
         'ROWS_REJECTED',
-        options.atomic
+        settings.atomic
           ? `${report.failed} of ${report.rows} rows are invalid; atomic=true, so nothing was written.`
           : `None of the ${report.rows} rows could be written; the errors say why.`,
         {
           errors,
-          extensions: { ...counts, statusUrl: statusUrlOf(id), uploadStatus: 'failed' },
+          extensions: { ...counts, statusUrl: statusUrlOf(run.id), uploadStatus: 'failed' },
         },
       );
     }
     return body;
   }
 
-  private async recordFailure(
-    id: string,
-    err: unknown,
+  private async runAsync(
+    run: UploadRun,
+    spoolStream: Readable,
     bytes: number,
-    started: number,
+    settings: IngestSettings,
   ): Promise<void> {
-    const partial = err instanceof IngestInterruptedError ? err.report : undefined;
-    const cause = err instanceof IngestInterruptedError ? err.cause : err;
-    // Bookkeeping: recorded even when the request's time budget is spent.
-    await detachedFromRequest(() =>
-      this.uploads.finish(id, {
-        status: cause instanceof ShutdownInterruption ? 'interrupted' : 'failed',
-        bytesRead: bytes,
-        rows: partial?.rows ?? 0,
-        failed: partial?.failed ?? 0,
-        errorCounts: partial?.errorCounts ?? {},
-        errors: partial?.errors ?? [],
-        errorsTruncated: partial?.errorsTruncated ?? false,
-        message: cause instanceof Error ? cause.message : String(cause),
-        durationMs: performance.now() - started,
-      }),
-    );
+    const counter = new ByteLimit(Number.MAX_SAFE_INTEGER);
+    try {
+      await run.processing();
+      const report = await this.ingest(
+        run,
+        spoolStream.on('error', (err) => counter.destroy(err)).pipe(counter),
+        settings,
+        (rows) => run.progress(counter.bytes, rows),
+      );
+      await run.completed(report, bytes);
+    } catch (err) {
+      await run
+        .failed(err, counter.bytes)
+        .catch((e: unknown) =>
+          this.logger.error(
+            { err: e, uploadId: run.id },
+            'could not record the failure of an upload',
+          ),
+        );
+    }
   }
 
   /**
@@ -437,10 +379,6 @@ export class UploadService implements OnApplicationBootstrap, BeforeApplicationS
 
   private spoolPath(id: string): string {
     return join(this.config.http.uploadDir, `${id}.csv`);
-  }
-
-  private rejectedPath(id: string): string {
-    return join(this.config.http.uploadDir, `${id}.rejected.csv`);
   }
 }
 

@@ -1,0 +1,82 @@
+import { Logger } from '@nestjs/common';
+import { Router } from 'express';
+import type { NextFunction, Request, Response } from 'express';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+/**
+ * Where `npm run build` puts the explorer (apps/web, built by Vite into dist/apps/web). From the
+ * built server (dist/apps/api/src/explorer) it is three folders up; from the sources (ts-jest, nest start)
+ * it is the same folder under dist/.
+ */
+export const EXPLORER_DIRS = [
+  resolve(__dirname, '../../../web'),
+  resolve(__dirname, '../../../../dist/apps/web'),
+];
+
+/** The first folder holding a built explorer (index.html beside its hashed assets). */
+export function findExplorerDir(candidates: readonly string[] = EXPLORER_DIRS): string | undefined {
+  return candidates.find(
+    (dir) => existsSync(join(dir, 'index.html')) && existsSync(join(dir, 'assets')),
+  );
+}
+
+/** Paths the explorer's page-specific CSP applies to (app.setup.ts). */
+export function isExplorerPath(path: string): boolean {
+  return path === '/' || path === '/index.html' || path.startsWith('/assets/');
+}
+
+const YEAR_SECONDS = 365 * 24 * 3600;
+
+/**
+ * GET / (and /index.html) → the page, revalidated on every load (no-cache + ETag), so a new
+ * release is picked up at once; GET /assets/:file → Vite's content-hashed JS and CSS, cached
+ * for a year as immutable; /favicon.svg cached a day. Real routes (not express.static behind a
+ * prefix), so request metrics label them "/" and "/assets/:file" instead of "unmatched". A
+ * missing file falls through to Nest's 404 problem.
+ */
+export function explorerRouter(dir: string): Router {
+  const router = Router();
+  const send =
+    (file: (req: Request) => string, root: string, cacheControl: string, immutable = false) =>
+    (req: Request, res: Response, next: NextFunction) => {
+      res.sendFile(
+        file(req),
+        {
+          root,
+          dotfiles: 'deny',
+          immutable,
+          maxAge: immutable ? YEAR_SECONDS * 1000 : 0,
+          cacheControl: immutable,
+          headers: immutable ? {} : { 'Cache-Control': cacheControl },
+        },
+        (err?: Error & { status?: number; statusCode?: number }) => {
+          if (!err || res.headersSent) return;
+          // Not there (or not a plain file name): Nest's 404; anything else: its 500.
+          const status = err.status ?? err.statusCode;
+          next(status === 404 || status === 403 ? undefined : err);
+        },
+      );
+    };
+  const index = send(() => 'index.html', dir, 'no-cache');
+  router.get('/', index);
+  router.get('/index.html', index);
+  router.get(
+    '/assets/:file',
+    send((req) => String(req.params.file), join(dir, 'assets'), '', true),
+  );
+  router.get(
+    '/favicon.svg',
+    send(() => 'favicon.svg', dir, `public, max-age=${24 * 3600}`),
+  );
+  return router;
+}
+
+/** The router when the explorer is built; otherwise a warning naming the fix, and nothing. */
+export function explorerMiddleware(dir = findExplorerDir()): Router | undefined {
+  if (dir) return explorerRouter(dir);
+  new Logger('Explorer').warn(
+    'the data explorer is not built (no dist/apps/web): GET / answers 404. Run `npm run build`.',
+  );
+  return undefined;
+}

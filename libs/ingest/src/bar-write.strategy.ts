@@ -1,0 +1,310 @@
+import {
+  BarRecord,
+  BulkMode,
+  HistoricalDataRepository,
+  TransactionRunner,
+  TsvChunk,
+  WriteCounts,
+} from '@app/database';
+import type { QueryRunner } from 'typeorm';
+import { BatchResult, BatchWriter } from './bar-batch.writer';
+
+/** Where an ingest hands its batches of valid, distinct bars. */
+export interface BatchTarget {
+  /** Writes a batch; its result, or (a streamed target) zero counts once the batch is taken. */
+  write(batch: BarRecord[]): Promise<BatchResult>;
+  /** How many writes may run at once while the next batches are read. */
+  readonly maxInFlight: number;
+  /** Streamed targets: every batch handed over; resolves once all is committed. */
+  flush?(): Promise<void>;
+  /** Streamed targets: the input failed; what is not committed yet never will be. */
+  abort?(reason: unknown): void;
+  /** Streamed targets: the counts committed so far (their batch results carry none). */
+  committed?(): WriteCounts;
+}
+
+/** What an ingest produced: its write counts and how many rows failed. */
+export type IngestTotals = WriteCounts & { failed: number };
+
+/**
+ * How the ingest library tells its caller what was committed, knowing nothing of the caller
+ * (an upload's record, metrics): `beforeCommit` runs inside the transaction that wrote the rows,
+ * so a caller's bookkeeping commits with them; `afterCommit` once they are durable.
+ */
+export interface CommitHooks {
+  beforeCommit?: (tx: QueryRunner, counts: WriteCounts) => Promise<void>;
+  afterCommit?: (counts: WriteCounts) => void;
+}
+
+export interface StrategyOutcome<R> {
+  report: R;
+  /** Nothing was written: the all-or-nothing transaction met a failed row and rolled back. */
+  rolledBack: boolean;
+}
+
+/** How the valid bars of one request or file reach the database; chosen once per ingest. */
+export interface WriteStrategy {
+  run<R extends IngestTotals>(
+    ingest: (target: BatchTarget) => Promise<R>,
+  ): Promise<StrategyOutcome<R>>;
+}
+
+const countsOf = ({ inserted, updated, skipped }: WriteCounts): WriteCounts => ({
+  inserted,
+  updated,
+  skipped,
+});
+
+/** Each batch commits on its own (with the caller's bookkeeping): a failure keeps what committed. */
+export class PerBatchCommit implements WriteStrategy {
+  constructor(
+    private readonly transactions: TransactionRunner,
+    private readonly batches: BatchWriter,
+    private readonly hooks: CommitHooks,
+    readonly maxInFlight: number,
+  ) {}
+
+  async run<R extends IngestTotals>(
+    ingest: (target: BatchTarget) => Promise<R>,
+  ): Promise<StrategyOutcome<R>> {
+    const report = await ingest({
+      write: (batch) => this.commit(batch),
+      maxInFlight: this.maxInFlight,
+    });
+    return { report, rolledBack: false };
+  }
+
+  private async commit(batch: BarRecord[]): Promise<BatchResult> {
+    const result = await this.transactions.run(
+      async (tx) => {
+        const r = await this.batches.write(tx, batch);
+        await this.hooks.beforeCommit?.(tx, r.counts);
+        return r;
+      },
+      { operation: 'ingest_batch' },
+    );
+    this.hooks.afterCommit?.(result.counts);
+    return result;
+  }
+}
+
+/** Thrown inside the transaction to undo it: an all-or-nothing write met a failed row. */
+class Rollback extends Error {}
+
+/**
+ * Every batch in one transaction. `allOrNothing`: any failed row (invalid, or already stored with
+ * onConflict=error) rolls the whole write back. `replayable`: the input is in memory, so a
+ * deadlock or race runs the whole transaction again (a streamed file cannot be read twice).
+ */
+export class SingleTransaction implements WriteStrategy {
+  constructor(
+    private readonly transactions: TransactionRunner,
+    private readonly batches: BatchWriter,
+    private readonly hooks: CommitHooks,
+    private readonly options: { allOrNothing: boolean; replayable: boolean },
+  ) {}
+
+  async run<R extends IngestTotals>(
+    ingest: (target: BatchTarget) => Promise<R>,
+  ): Promise<StrategyOutcome<R>> {
+    let report: R | undefined;
+    try {
+      report = await this.transactions.run(
+        async (tx) => {
+          // One connection: its statements run one after another.
+          const r = await ingest({
+            write: (batch) => this.batches.write(tx, batch),
+            maxInFlight: 1,
+          });
+          report = r;
+          if (this.options.allOrNothing && r.failed > 0) throw new Rollback();
+          await this.hooks.beforeCommit?.(tx, countsOf(r));
+          return r;
+        },
+        { operation: 'ingest_transaction', replayable: this.options.replayable },
+      );
+    } catch (err) {
+      if (err instanceof Rollback) return { report: report!, rolledBack: true };
+      throw err;
+    }
+    this.hooks.afterCommit?.(countsOf(report));
+    return { report, rolledBack: false };
+  }
+}
+
+/** Rows per bulk-load chunk: each commits on its own (progress, `interrupted` counts). */
+export const CHUNK_ROWS = 50_000;
+/** Chunks open at once: one streaming from the parser while the previous ones merge and commit. */
+const OPEN_CHUNKS = 3;
+
+/** Re-uploads: multi-row upserts per batch (true) or the staging path per chunk (false). */
+const UPDATES_BY_BATCH = true;
+
+const NO_COUNTS: BatchResult = { counts: { inserted: 0, updated: 0, skipped: 0 }, conflicts: [] };
+
+/**
+ * MySQL with LOAD DATA, onConflict update or skip: the valid rows stream as TSV into one running
+ * `LOAD DATA LOCAL INFILE` per chunk of CHUNK_ROWS while parsing goes on, so neither side waits
+ * for the other; each chunk commits in its own transaction (with the caller's bookkeeping) while
+ * the next one already streams. A chunk keeps its bytes, so a retried transaction replays it.
+ */
+export class StreamedChunks implements WriteStrategy {
+  constructor(
+    private readonly transactions: TransactionRunner,
+    private readonly repository: HistoricalDataRepository,
+    private readonly mode: BulkMode,
+    private readonly hooks: CommitHooks,
+  ) {}
+
+  async run<R extends IngestTotals>(
+    ingest: (target: BatchTarget) => Promise<R>,
+  ): Promise<StrategyOutcome<R>> {
+    const loader = new ChunkLoader(this.transactions, this.repository, this.mode, this.hooks);
+    const report = await ingest({
+      write: (batch) => loader.write(batch),
+      maxInFlight: 1,
+      flush: () => loader.flush(),
+      abort: (reason) => loader.abort(reason),
+      committed: () => ({ ...loader.totals }),
+    });
+    return { report, rolledBack: false };
+  }
+}
+
+/** The chunks of one streamed load: the open one, the ones committing, what they committed. */
+class ChunkLoader {
+  readonly totals: WriteCounts = { inserted: 0, updated: 0, skipped: 0 };
+  private current?: TsvChunk;
+  private readonly committing = new Set<Promise<void>>();
+  private failure?: Error;
+  /** Set once a chunk met stored pairs: the next ones go straight to the staging path. */
+  private expectConflicts = false;
+
+  constructor(
+    private readonly transactions: TransactionRunner,
+    private readonly repository: HistoricalDataRepository,
+    private readonly mode: BulkMode,
+    private readonly hooks: CommitHooks,
+  ) {}
+
+  async write(batch: BarRecord[]): Promise<BatchResult> {
+    if (!this.current) {
+      while (this.committing.size >= OPEN_CHUNKS && !this.failure)
+        await Promise.race(this.committing);
+      if (this.failure) throw this.failure;
+      // A re-upload: multi-row upserts, a few in flight, measured faster here than staging.
+      if (this.expectConflicts && UPDATES_BY_BATCH) return this.upsert(batch);
+      this.current = this.open();
+    }
+    await this.current.add(batch);
+    if (this.failure) throw this.failure;
+    if (this.current.rows >= CHUNK_ROWS) {
+      this.current.end();
+      this.current = undefined;
+    }
+    return NO_COUNTS;
+  }
+
+  async flush(): Promise<void> {
+    this.current?.end();
+    this.current = undefined;
+    while (this.committing.size) await Promise.allSettled(this.committing);
+    if (this.failure) throw this.failure;
+  }
+
+  /** The open chunk's statement fails with `reason` and its transaction rolls back. */
+  abort(reason: unknown): void {
+    this.current?.abort(reason instanceof Error ? reason : new Error(String(reason)));
+    this.current = undefined;
+  }
+
+  private upsert(batch: BarRecord[]): BatchResult {
+    this.track(
+      this.transactions.run(
+        async (tx) => {
+          const counts = await this.repository.upsertBatch(tx, batch, this.mode, {
+            expectConflicts: true,
+          });
+          await this.hooks.beforeCommit?.(tx, counts);
+          return counts;
+        },
+        { operation: 'ingest_batch' },
+      ),
+    );
+    return NO_COUNTS;
+  }
+
+  /** Counts what `commit` committed; remembers its failure. */
+  private track(commit: Promise<WriteCounts>, chunk?: TsvChunk): void {
+    const done: Promise<void> = commit
+      .then((counts) => {
+        this.totals.inserted += counts.inserted;
+        this.totals.updated += counts.updated;
+        this.totals.skipped += counts.skipped;
+        if (counts.updated + counts.skipped > counts.inserted) this.expectConflicts = true;
+        this.hooks.afterCommit?.(counts);
+      })
+      .catch((err: unknown) => {
+        this.failure ??= err instanceof Error ? err : new Error(String(err));
+        chunk?.abandonLive();
+      })
+      .finally(() => this.committing.delete(done));
+    this.committing.add(done);
+  }
+
+  private open(): TsvChunk {
+    const chunk = new TsvChunk();
+    this.track(
+      this.transactions.run(
+        async (tx) => {
+          const counts = await this.repository.loadChunk(tx, chunk, this.mode, {
+            expectConflicts: this.expectConflicts,
+          });
+          await this.hooks.beforeCommit?.(tx, counts);
+          return counts;
+        },
+        { operation: 'ingest_chunk' },
+      ),
+      chunk,
+    );
+    return chunk;
+  }
+}
+
+/** Validates and predicts each batch against what is stored; writes nothing. */
+export class DryRun implements WriteStrategy {
+  constructor(private readonly batches: BatchWriter) {}
+
+  async run<R extends IngestTotals>(
+    ingest: (target: BatchTarget) => Promise<R>,
+  ): Promise<StrategyOutcome<R>> {
+    const report = await ingest({ write: (batch) => this.batches.predict(batch), maxInFlight: 1 });
+    return { report, rolledBack: false };
+  }
+}
+
+/**
+ * Batches handed to a target with a bounded number in flight: `add` returns once there is room
+ * for another (backpressure on the reader), `settle` waits for all and answers the first failure.
+ */
+export class InFlightBatches {
+  private readonly running = new Set<Promise<void>>();
+  failure: unknown;
+
+  constructor(private readonly max: number) {}
+
+  async add(write: () => Promise<void>): Promise<void> {
+    const p: Promise<void> = write()
+      .catch((err: unknown) => {
+        this.failure ??= err;
+      })
+      .finally(() => this.running.delete(p));
+    this.running.add(p);
+    while (this.running.size >= this.max) await Promise.race(this.running);
+  }
+
+  async settle(): Promise<unknown> {
+    while (this.running.size) await Promise.allSettled(this.running);
+    return this.failure;
+  }
+}

@@ -1,0 +1,446 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ServerProcess } from '../e2e/support/server-process';
+import {
+  browserAvailability,
+  Browser,
+  launch,
+  screenshot,
+  seriousAxeViolations,
+} from './support/chromium';
+import { seedBars } from './support/seed-bars';
+
+/**
+ * The data explorer (GET /) in Debian's chromium against the built server (dist/, as `npm start`
+ * runs it) on the embedded SQLite default with keys configured: what a person sees and does, from
+ * picking a symbol to uploading a file with a bad row. Screenshots go to test-artifacts/browser.
+ */
+
+jest.setTimeout(180_000);
+
+const ADMIN_KEY = 'browser-admin-key-000001';
+const KEYS = `ops:${ADMIN_KEY}:admin`;
+
+const availability = browserAvailability();
+
+/** Mon–Fri dates from `from` to `to`, minus the ones `skip` refuses. */
+function weekdays(from: string, to: string, skip: (d: string) => boolean = () => false): string[] {
+  const out: string[] = [];
+  for (let t = Date.parse(`${from}T00:00:00Z`); t <= Date.parse(`${to}T00:00:00Z`); t += 864e5) {
+    const d = new Date(t);
+    const day = d.toISOString().slice(0, 10);
+    if (d.getUTCDay() !== 0 && d.getUTCDay() !== 6 && !skip(day)) out.push(day);
+  }
+  return out;
+}
+
+function bars(symbol: string, dates: string[], start: number) {
+  let close = start;
+  return dates.map((date, i) => {
+    const open = close;
+    close = Math.max(1, open * (1 + Math.sin(i / 7) * 0.01 + ((i * 37) % 11) / 1000 - 0.005));
+    return {
+      symbol,
+      date,
+      open: +open.toFixed(4),
+      high: +(Math.max(open, close) * 1.01).toFixed(4),
+      low: +(Math.min(open, close) * 0.99).toFixed(4),
+      close: +close.toFixed(4),
+      volume: 1_000_000 + ((i * 7919) % 500_000),
+    };
+  });
+}
+
+// AAA has a hole of two weeks (10 business days) in March 2023: the gap report marks it.
+const AAA_DATES = weekdays(
+  '2022-01-03',
+  '2024-12-31',
+  (d) => d >= '2023-03-06' && d <= '2023-03-17',
+);
+const BBB_DATES = weekdays('2023-01-02', '2024-06-28');
+
+const BAD_FILE = [
+  'Symbol,Date,Open,High,Low,Close,Volume',
+  'CCC,2024-01-02,10,11,9,10.5,1000',
+  'CCC,2024-01-03,10,11,9,10.5,1000',
+  'CCC,2024-01-04,10,9,12,10,100',
+  'CCC,2024-01-05,10,11,9,10.5,1000',
+  '',
+].join('\n');
+
+const canvasDrawn = `(() => {
+  const canvases = [...document.querySelectorAll('#chart canvas')];
+  return canvases.some((c) => {
+    if (c.width < 50 || c.height < 50) return false;
+    const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    const colours = new Set();
+    for (let i = 0; i < data.length; i += 4 * 97) colours.add(data[i] * 65536 + data[i + 1] * 256 + data[i + 2]);
+    return colours.size > 3;
+  });
+})()`;
+
+(availability.run ? describe : describe.skip)('data explorer in chromium', () => {
+  if (availability.reason) {
+    it('chromium is installed (CI must run the browser specs)', () => {
+      throw new Error(availability.reason);
+    });
+    return;
+  }
+
+  const server = new ServerProcess();
+  const dir = mkdtempSync(join(tmpdir(), 'hd-browser-'));
+  let browser: Browser;
+  let base: string;
+
+  beforeAll(async () => {
+    await server.start({
+      DATABASE_URL: `sqlite:${join(dir, 'explorer.sqlite')}`,
+      API_KEYS: KEYS,
+      RATE_LIMIT_ENABLED: 'false',
+      LOG_LEVEL: 'warn',
+      OTEL_SDK_DISABLED: 'true',
+    });
+    base = server.url;
+    const res = await fetch(`${base}/api/v1/data`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'X-API-Key': ADMIN_KEY },
+      body: JSON.stringify([...bars('AAA', AAA_DATES, 100), ...bars('BBB', BBB_DATES, 40)]),
+    });
+    expect(res.status).toBe(200);
+    browser = await launch(1280, 900);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server.terminate();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  afterEach(() => {
+    // No console error and no uncaught exception in any step (CSP refusals are console errors).
+    expect(browser.errors).toEqual([]);
+  });
+
+  it('opens /: served with its own CSP, readiness and version in the header, symbols listed', async () => {
+    const { page } = browser;
+    const response = await page.goto(`${base}/`);
+    expect(response?.status()).toBe(200);
+    const headers = response!.headers();
+    expect(headers['cache-control']).toBe('no-cache');
+    expect(headers['content-security-policy']).toContain("script-src 'self'");
+    expect(headers['content-security-policy']).not.toContain('unsafe-inline');
+
+    await page.locator('#ready-pill', { hasText: 'Ready' }).waitFor();
+    await page.locator('#version', { hasText: /^API v\d+\.\d+\.\d+$/ }).waitFor();
+    const buttons = page.locator('#symbol-list button');
+    await buttons.nth(1).waitFor();
+    expect(await buttons.count()).toBe(2);
+    expect(await buttons.nth(0).innerText()).toContain('AAA');
+    expect(await buttons.nth(0).innerText()).toContain(`${AAA_DATES.length} bars`);
+    expect(await buttons.nth(0).innerText()).toContain(`${AAA_DATES[0]} – ${AAA_DATES.at(-1)}`);
+
+    await page.fill('#symbol-search', 'bb');
+    expect(await buttons.count()).toBe(1);
+    expect(await buttons.nth(0).innerText()).toContain('BBB');
+    await page.fill('#symbol-search', '');
+  });
+
+  it('the first symbol is charted: candles and volume drawn, crosshair values, the gap marked', async () => {
+    const { page } = browser;
+    await page.locator(`#chart[data-symbol="AAA"][data-interval="day"]`).waitFor();
+    expect(await page.getAttribute('#chart', 'data-candles')).toBe(String(AAA_DATES.length));
+    await page.waitForFunction(canvasDrawn);
+    expect(await page.innerText('#gaps')).toContain('2023-03-06 – 2023-03-17 (10d)');
+
+    // Crosshair: hovering the chart puts that day's values in the legend.
+    const box = (await page.locator('#chart').boundingBox())!;
+    await page.mouse.move(box.x + box.width * 0.3, box.y + box.height * 0.4);
+    await page.waitForFunction(
+      `/^\\d{4}-\\d\\d-\\d\\d  O [\\d,.]+  H [\\d,.]+  L [\\d,.]+  C [\\d,.]+  V [\\d,]+$/.test(document.getElementById('legend').textContent)`,
+    );
+    const legend = await page.innerText('#legend');
+    expect(legend.slice(0, 10) < AAA_DATES.at(-1)!).toBe(true);
+  });
+
+  it('picks a symbol and switches to monthly candles (aggregate endpoint)', async () => {
+    const { page } = browser;
+    await page.click('#symbol-list button[data-symbol="BBB"]');
+    await page.locator('#chart[data-symbol="BBB"][data-interval="day"]').waitFor();
+    expect(await page.getAttribute('#symbol-list button[data-symbol="BBB"]', 'aria-pressed')).toBe(
+      'true',
+    );
+    const aggregate = page.waitForResponse((r) => r.url().includes('/api/v1/data/aggregate'));
+    await page.selectOption('#interval', 'month');
+    expect(new URL((await aggregate).url()).searchParams.get('interval')).toBe('month');
+    await page.locator('#chart[data-symbol="BBB"][data-interval="month"]').waitFor();
+    // January 2023 to June 2024: 18 months.
+    expect(await page.getAttribute('#chart', 'data-candles')).toBe('18');
+    await page.waitForFunction(canvasDrawn);
+    await page.mouse.move(600, 300);
+    expect(await page.innerText('#legend')).toMatch(/^\d{4}-\d\d-01 – \d{4}-\d\d-\d\d {2}O /);
+  });
+
+  it('pages the table with cursors, narrows it by date range', async () => {
+    const { page } = browser;
+    const firstCell = () => page.innerText('#bars-table tbody tr:first-child td:first-child');
+    await page.locator('#page-info', { hasText: 'Rows 1–50' }).waitFor();
+    expect(await firstCell()).toBe(BBB_DATES[0]);
+    expect(await page.locator('#bars-table tbody tr').count()).toBe(50);
+
+    const next = page.waitForResponse((r) => r.url().includes('cursor='));
+    await page.click('#page-next');
+    await next;
+    await page.locator('#page-info', { hasText: 'Rows 51–100' }).waitFor();
+    expect(await firstCell()).toBe(BBB_DATES[50]);
+    await page.click('#page-prev');
+    await page.locator('#page-info', { hasText: 'Rows 1–50' }).waitFor();
+    expect(await firstCell()).toBe(BBB_DATES[0]);
+
+    await page.selectOption('#interval', 'day');
+    await page.fill('#start-date', '2024-03-01');
+    await page.fill('#end-date', '2024-03-31');
+    await page.click('#view-form button[type="submit"]');
+    const march = BBB_DATES.filter((d) => d.startsWith('2024-03'));
+    await page.locator('#page-info', { hasText: `Rows 1–${march.length}` }).waitFor();
+    expect(await page.getAttribute('#chart', 'data-candles')).toBe(String(march.length));
+    expect(await firstCell()).toBe(march[0]);
+    expect(await page.isDisabled('#page-next')).toBe(true);
+  });
+
+  it('exports the current filter as CSV', async () => {
+    const { page } = browser;
+    const download = page.waitForEvent('download');
+    await page.click('#export-csv');
+    const file = await (await download).path();
+    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    expect(lines[0]).toBe('symbol,date,open,high,low,close,adj_close,volume');
+    const march = BBB_DATES.filter((d) => d.startsWith('2024-03'));
+    expect(lines.slice(1).map((l) => l.split(',').slice(0, 2).join(','))).toEqual(
+      march.map((d) => `BBB,${d}`),
+    );
+  });
+
+  it('an upload without a key shows the 401 problem, not a silent failure', async () => {
+    const { page } = browser;
+    browser.expect(/status of 401/);
+    await page.setInputFiles('#upload-file', {
+      name: 'bad-row.csv',
+      mimeType: 'text/csv',
+      buffer: Buffer.from(BAD_FILE),
+    });
+    await page.click('#upload-submit');
+    const message = page.locator('#message[role="alert"]');
+    await message.waitFor();
+    expect(await message.innerText()).toBe(
+      'This request needs an API key with the write role: send it as X-API-Key or Authorization: Bearer. Enter an API key above (it is kept for this tab only).',
+    );
+    browser.expect(undefined);
+  });
+
+  it('with a key: upload progress, the report, the bad line in the error table, rejected rows', async () => {
+    const { page } = browser;
+    await page.fill('#api-key', ADMIN_KEY);
+    await page.press('#api-key', 'Enter');
+    await page.locator('#key-state', { hasText: 'Key set for this tab' }).waitFor();
+    expect(await page.evaluate(`sessionStorage.getItem('hd-explorer-api-key')`)).toBe(ADMIN_KEY);
+    expect(await page.evaluate(`localStorage.length`)).toBe(0);
+
+    await page.click('#upload-submit');
+    await page.locator('#upload-report').waitFor();
+    expect(await page.innerText('#upload-phase')).toBe('Done');
+    expect(await page.getAttribute('#upload-bar', 'value')).toBe('100');
+    const counts = await page.innerText('#report-counts');
+    expect(counts).toMatch(/Rows\s+4/);
+    expect(counts).toMatch(/Inserted\s+3/);
+    expect(counts).toMatch(/Failed\s+1/);
+    const cells = await page.locator('#errors-table tbody tr td').allInnerTexts();
+    expect(cells).toEqual(['4', 'High', '9', 'HIGH_BELOW_LOW', 'high 9 is below low 12']);
+
+    // The new symbol is listed at once.
+    await page.locator('#symbol-list button[data-symbol="CCC"]').waitFor();
+
+    // Rejected rows: fetched with the key (a link cannot send a header), saved as a file.
+    const download = page.waitForEvent('download');
+    await page.click('#rejected-link');
+    const rejected = readFileSync(await (await download).path(), 'utf8');
+    expect(rejected.split('\n')[0]).toBe('line,code,column,value,message,record');
+    expect(rejected).toContain('4,HIGH_BELOW_LOW,High,9');
+  });
+
+  it('a background upload reports live progress, then the same report', async () => {
+    const { page } = browser;
+    const rows = ['symbol,date,open,high,low,close,volume'];
+    for (const d of weekdays('2000-01-03', '2019-12-31')) rows.push(`DDD,${d},10,11,9,10.5,1000`);
+    await page.setInputFiles('#upload-file', {
+      name: 'ddd.csv',
+      mimeType: 'text/csv',
+      buffer: Buffer.from(rows.join('\n')),
+    });
+    await page.check('#opt-async');
+    const accepted = page.waitForResponse(
+      (r) => r.url().includes('/api/v1/data/upload') && r.status() === 202,
+    );
+    await page.click('#upload-submit');
+    await accepted;
+    await page.waitForResponse((r) => /\/api\/v1\/uploads\/[0-9a-f-]+$/.test(r.url()));
+    await page.locator('#upload-phase', { hasText: 'Done' }).waitFor();
+    expect(await page.innerText('#report-counts')).toMatch(
+      new RegExp(`Inserted\\s+${(rows.length - 1).toLocaleString('en-US')}`),
+    );
+    expect(await page.isHidden('#errors-table')).toBe(true);
+    await page.uncheck('#opt-async');
+  });
+
+  it('recent uploads, with the admin key', async () => {
+    const { page } = browser;
+    await page.click('#uploads-load');
+    await page.locator('#uploads-table tbody tr').nth(1).waitFor();
+    const first = await page.locator('#uploads-table tbody tr').first().innerText();
+    expect(first).toContain('ddd.csv');
+    expect(first).toContain('completed');
+    expect(first).toContain('ops');
+  });
+
+  it('keyboard: search, Tab to a symbol, Enter charts it; focus is visible', async () => {
+    const { page } = browser;
+    await page.focus('#symbol-search');
+    await page.keyboard.type('ccc');
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(`document.activeElement.dataset.symbol`)).toBe('CCC');
+    expect(await page.evaluate(`getComputedStyle(document.activeElement).outlineStyle`)).not.toBe(
+      'none',
+    );
+    await page.keyboard.press('Enter');
+    await page.locator('#chart[data-symbol="CCC"]').waitFor();
+    await page.fill('#symbol-search', '');
+  });
+
+  it('no serious or critical accessibility violation (axe-core) at 1280 px', async () => {
+    const { page } = browser;
+    await page.click('#symbol-list button[data-symbol="AAA"]');
+    await page.click('#range-all');
+    await page.locator('#chart[data-symbol="AAA"][data-candles]').waitFor();
+    await page.waitForFunction(canvasDrawn);
+    expect(await seriousAxeViolations(page)).toEqual([]);
+    await screenshot(page, 'explorer-1280');
+  });
+
+  it('usable at 390 px: one column, nothing wider than the screen, axe still clean', async () => {
+    const { page } = browser;
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.waitForFunction(canvasDrawn);
+    expect(await page.evaluate(`document.documentElement.scrollWidth`)).toBeLessThanOrEqual(390);
+    const chart = (await page.locator('#chart').boundingBox())!;
+    expect(chart.width).toBeGreaterThan(300);
+    expect(await seriousAxeViolations(page)).toEqual([]);
+    await screenshot(page, 'explorer-390');
+    await page.setViewportSize({ width: 1280, height: 900 });
+  });
+
+  it('a 503 from the API shows the banner and the readiness pill says so', async () => {
+    const { page } = browser;
+    browser.expect(/status of 503/);
+    const problem = {
+      type: 'urn:problem:historical-data:overloaded',
+      title: 'Service overloaded',
+      status: 503,
+      detail: 'The server is shedding load; retry after 1 s.',
+      code: 'OVERLOADED',
+    };
+    const unavailable = (route: import('playwright-core').Route) =>
+      route.fulfill({
+        status: 503,
+        contentType: 'application/problem+json',
+        body: JSON.stringify(problem),
+      });
+    await page.route('**/health/ready', unavailable);
+    await page.route('**/api/v1/symbols?*', unavailable);
+    await page.reload();
+    await page.locator('#banner', { hasText: 'The server is shedding load' }).waitFor();
+    expect(await page.innerText('#ready-pill')).toBe('Not ready (503)');
+    await page.unrouteAll();
+    browser.expect(undefined);
+  });
+});
+
+interface FirstRender {
+  firstRenderMs: number;
+  candles: number;
+  symbolsUncachedMs: number;
+  symbolsMedianMs: number;
+  assetBytes: number;
+}
+
+/** A fresh server on a seeded SQLite file and a fresh browser: the page's first render. */
+async function measureFirstRender(
+  dir: string,
+  symbols: number,
+  perSymbol: number,
+): Promise<FirstRender> {
+  const file = join(dir, `bars-${symbols}x${perSymbol}.sqlite`);
+  await seedBars(file, symbols, perSymbol);
+  const server = new ServerProcess();
+  let browser: Browser | undefined;
+  try {
+    await server.start({
+      DATABASE_URL: `sqlite:${file}`,
+      LOG_LEVEL: 'warn',
+      OTEL_SDK_DISABLED: 'true',
+    });
+    // The first request misses the response cache; the others are what a busy page sees.
+    const times: number[] = [];
+    for (let i = 0; i < 21; i++) {
+      const t = performance.now();
+      await (await fetch(`${server.url}/api/v1/symbols?limit=1000`)).arrayBuffer();
+      times.push(performance.now() - t);
+    }
+    const symbolsUncachedMs = times[0];
+    times.sort((a, b) => a - b);
+
+    browser = await launch(1280, 900);
+    const { page } = browser;
+    await page.goto(`${server.url}/`);
+    await page.locator('#chart[data-candles]').waitFor({ timeout: 60_000 });
+    await page.waitForFunction(canvasDrawn);
+    expect(browser.errors).toEqual([]);
+    return {
+      firstRenderMs: await page.evaluate<number>(
+        `performance.getEntriesByName('hd:first-render')[0].startTime`,
+      ),
+      candles: Number(await page.getAttribute('#chart', 'data-candles')),
+      symbolsUncachedMs,
+      symbolsMedianMs: times[10],
+      assetBytes: await page.evaluate<number>(
+        `performance.getEntriesByType('resource').filter((r) => r.name.includes('/assets/')).reduce((n, r) => n + r.encodedBodySize, 0)`,
+      ),
+    };
+  } finally {
+    await browser?.close();
+    await server.terminate();
+  }
+}
+
+(availability.run && !availability.reason ? describe : describe.skip)(
+  'data explorer: first render with 1M bars on the embedded default',
+  () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hd-browser-1m-'));
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+    it('prints the time to the first drawn chart and /symbols, beside one symbol of 5,000 bars (not asserted)', async () => {
+      const baseline = await measureFirstRender(dir, 1, 5000);
+      const million = await measureFirstRender(dir, 200, 5000);
+      const line = (name: string, m: FirstRender) =>
+        `  ${name}: first render with data ${Math.round(m.firstRenderMs)} ms after navigation (${m.candles} daily candles); GET /api/v1/symbols ${m.symbolsUncachedMs.toFixed(1)} ms uncached, median ${m.symbolsMedianMs.toFixed(1)} ms of 21; JS+CSS ${(m.assetBytes / 1024).toFixed(1)} KB gzip`;
+      console.log(
+        [
+          '[browser] the explorer on the embedded SQLite default (same run, same machine):',
+          line('baseline, 1 symbol x 5,000 bars', baseline),
+          line('1,000,000 bars (200 symbols x 5,000)', million),
+        ].join('\n'),
+      );
+      expect(million.candles).toBe(5000);
+      expect(million.assetBytes).toBeLessThan(300 * 1024);
+    });
+  },
+);
