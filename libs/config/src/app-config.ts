@@ -94,6 +94,13 @@ export interface AppConfig {
     /** In-process cache bound (bytes of cached bodies). */
     maxBytes: number;
   };
+  exports: {
+    /**
+     * Exports running at once (EXPORT_MAX_CONCURRENT); one more is refused with 503 EXPORTS_BUSY.
+     * On MySQL also the size of the export connection pool.
+     */
+    maxConcurrent: number;
+  };
   /** Replicas: who owns an upload, and when another instance may declare it gone. */
   uploads: {
     /** This process's name in uploads.owner_instance (INSTANCE_ID, else host:pid:random). */
@@ -223,6 +230,11 @@ class EnvironmentVariables {
   @Transform(toInt)
   @WholeNumber(0, undefined, 'milliseconds')
   SHUTDOWN_GRACE_MS?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @WholeNumber(1, 100, 'exports')
+  EXPORT_MAX_CONCURRENT?: number;
 
   @IsOptional()
   @Matches(/^[\w:.@-]{1,64}$/, { message: 'must be 1-64 letters, digits, or _ : . @ -' })
@@ -487,6 +499,7 @@ export function loadConfig(
       maxBytes: env.CACHE_MAX_BYTES ?? 64 * 1024 * 1024,
     },
     redis: { url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX ?? 'hd:' },
+    exports: { maxConcurrent: env.EXPORT_MAX_CONCURRENT ?? 4 },
     uploads: {
       instanceId:
         env.INSTANCE_ID ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,

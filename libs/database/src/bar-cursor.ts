@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
+import { createPool } from 'mysql2';
 import { Readable } from 'node:stream';
-import type { DataSource } from 'typeorm';
+import type { DataSource, DataSourceOptions } from 'typeorm';
 
 /** The parts of mysql2's callback pool and pooled connection a cursor uses. */
 interface MysqlPoolConnection {
@@ -16,9 +17,50 @@ interface MysqlPoolConnection {
   stream?: { destroy(): void };
 }
 
-interface MysqlPool {
+export interface MysqlPool {
   getConnection(callback: (err: Error | null, connection: MysqlPoolConnection) => void): void;
   query(sql: string, callback: (err: Error | null) => void): void;
+  end(callback: (err?: Error | null) => void): void;
+}
+
+/**
+ * The connections exports read on (MySQL): `size` of them, apart from the pool reads and writes
+ * use, so exports can never take every connection the API has. They connect like the main pool
+ * but hand DECIMAL and BIGINT over as text: the CSV writes that text (trailing zeros dropped,
+ * bar-row.ts) instead of parsing a double and formatting it back, the largest cost of an export
+ * and, through V8's number-string cache, a steady growth of the old generation.
+ */
+export function createExportPool(dataSourceOptions: DataSourceOptions, size: number): MysqlPool {
+  // The MySQL fields of buildDataSourceOptions' result.
+  const options = dataSourceOptions as {
+    host?: string;
+    port?: number;
+    username?: string;
+    password?: string;
+    database?: string;
+    charset?: string;
+    timezone?: string;
+    connectTimeout?: number;
+  };
+  return createPool({
+    host: options.host,
+    port: options.port,
+    user: options.username,
+    password: options.password,
+    database: options.database,
+    charset: options.charset,
+    timezone: options.timezone,
+    connectTimeout: options.connectTimeout,
+    dateStrings: true,
+    decimalNumbers: false,
+    supportBigNumbers: true,
+    bigNumberStrings: true,
+    connectionLimit: size,
+    maxIdle: 0,
+    idleTimeout: 60_000,
+    enableKeepAlive: true,
+    trace: false,
+  }) as unknown as MysqlPool;
 }
 
 interface SqliteDatabase {
@@ -39,8 +81,14 @@ export interface BarSelection {
   endDate?: string;
 }
 
-/** Rows pushed per SQLite chunk: a few milliseconds of synchronous work at most. */
+/** Rows read per SQLite chunk: a few milliseconds of synchronous work at most. */
 export const SQLITE_CHUNK_ROWS = 1000;
+
+/**
+ * Rows handed on together (one array per stream chunk). One stream hop per row cost more than
+ * formatting the row; a batch of 1,000 bars is one ~60 KB CSV write.
+ */
+export const CURSOR_BATCH_ROWS = 1000;
 
 /** Rows mysql2 may hold before it pauses the socket (backpressure to the server). */
 const MYSQL_HIGH_WATER_MARK = 1000;
@@ -48,14 +96,22 @@ const MYSQL_HIGH_WATER_MARK = 1000;
 const logger = new Logger('BarCursor');
 
 /**
- * A streamed SELECT: rows in order, read as the consumer asks for them (object mode). Destroying
- * it before the end stops the statement. `rows` counts rows handed on, for progress and tests.
+ * A streamed SELECT: rows in order, read as the consumer asks for them, handed on in batches (each
+ * chunk is a non-empty array of up to CURSOR_BATCH_ROWS items; at most a few batches are
+ * buffered). Destroying it before the end stops the statement. `rows` counts rows handed on, for
+ * progress and tests.
  */
 export abstract class BarCursor<T> extends Readable {
   rows = 0;
 
   constructor(protected readonly toItem: (row: never) => T) {
-    super({ objectMode: true, highWaterMark: 256 });
+    super({ objectMode: true, highWaterMark: 2 });
+  }
+
+  /** Hands a batch on; false when the consumer has enough buffered (stop reading). */
+  protected pushBatch(batch: T[]): boolean {
+    this.rows += batch.length;
+    return this.push(batch);
   }
 }
 
@@ -72,8 +128,13 @@ export class MysqlBarCursor<T> extends BarCursor<T> {
   private source?: Readable;
   private finished = false;
 
+  /**
+   * `pool` gives the connection the statement runs on; `control` (the main pool) sends KILL
+   * QUERY, so stopping an export never waits for an export connection.
+   */
   constructor(
     private readonly pool: MysqlPool,
+    private readonly control: Pick<MysqlPool, 'query'>,
     private readonly statement: { sql: string; params: readonly unknown[] },
     toItem: (row: never) => T,
   ) {
@@ -96,9 +157,13 @@ export class MysqlBarCursor<T> extends BarCursor<T> {
         .query({ sql: this.statement.sql, values: this.statement.params })
         .stream({ highWaterMark: MYSQL_HIGH_WATER_MARK });
       this.source = source;
+      let batch: T[] = [];
       source.on('data', (row: unknown) => {
-        this.rows++;
-        if (!this.push(this.toItem(row as never))) source.pause();
+        batch.push(this.toItem(row as never));
+        if (batch.length < CURSOR_BATCH_ROWS) return;
+        const full = batch;
+        batch = [];
+        if (!this.pushBatch(full)) source.pause();
       });
       source.on('end', () => {
         // mysql2 emits 'end' after a destroy too; only a read to the end is the end.
@@ -107,6 +172,7 @@ export class MysqlBarCursor<T> extends BarCursor<T> {
         this.connection = undefined;
         connection.off('error', lost);
         connection.release();
+        if (batch.length) this.pushBatch(batch);
         this.push(null);
       });
       source.on('error', (error: Error) => this.destroy(error));
@@ -130,7 +196,7 @@ export class MysqlBarCursor<T> extends BarCursor<T> {
       connection.destroy();
       connection.stream?.destroy();
       if (threadId !== null) {
-        this.pool.query(`KILL QUERY ${Number(threadId)}`, (killErr) => {
+        this.control.query(`KILL QUERY ${Number(threadId)}`, (killErr) => {
           // The thread may be gone already (it noticed the closed socket): nothing to stop.
           if (killErr && !/Unknown thread id/i.test(killErr.message)) {
             logger.warn(`could not stop an abandoned export statement: ${killErr.message}`);
@@ -167,21 +233,20 @@ export class SqliteBarCursor<T> extends BarCursor<T> {
       while (this.scan < this.scans.length) {
         const current = this.scans[this.scan];
         const { sql, params } = this.last ? current.next(this.last) : current.first;
-        let n = 0;
+        const batch: T[] = [];
         let last: Record<string, unknown> | undefined;
         for (const row of this.db.prepare(sql).iterate(...params)) {
           last = row as Record<string, unknown>;
-          n++;
-          this.push(this.toItem(row as never));
+          batch.push(this.toItem(row as never));
         }
-        this.rows += n;
-        if (n === SQLITE_CHUNK_ROWS) {
+        if (batch.length === SQLITE_CHUNK_ROWS) {
           this.last = last;
+          this.pushBatch(batch);
           return;
         }
         this.scan++;
         this.last = undefined;
-        if (n > 0) return;
+        if (batch.length > 0) return void this.pushBatch(batch);
       }
       this.push(null);
     } catch (err) {

@@ -1,9 +1,10 @@
-import { Injectable } from '@nestjs/common';
-import { format as csvFormat } from 'fast-csv';
+import { AppError } from '@app/common';
+import { APP_CONFIG, AppConfig } from '@app/config';
+import { Inject, Injectable } from '@nestjs/common';
 import { pipeline, Readable, Transform, TransformCallback } from 'node:stream';
 import type { BarCursor, BarSelection } from './bar-cursor';
+import { BarRow, CSV_HEADER_LINE, rowCsvLine, toBar } from './bar-row';
 import { HistoricalDataRepository } from './historical-data.repository';
-import type { Bar } from './historical-data.types';
 
 export type ExportFormat = 'csv' | 'ndjson';
 
@@ -12,79 +13,34 @@ export const EXPORT_FORMATS: Record<ExportFormat, { contentType: string; extensi
   ndjson: { contentType: 'application/x-ndjson; charset=utf-8', extension: 'ndjson' },
 };
 
-/** The CSV columns, in order: what `pandas.read_csv` names the DataFrame's columns. */
-export const CSV_HEADER = [
-  'symbol',
-  'date',
-  'open',
-  'high',
-  'low',
-  'close',
-  'adj_close',
-  'volume',
-] as const;
+/** What each format writes: a header, then one line per table row. */
+export const EXPORT_LINES: Record<ExportFormat, { header: string; line: (row: BarRow) => string }> =
+  {
+    csv: { header: CSV_HEADER_LINE, line: rowCsvLine },
+    // JSON.stringify of the API's Bar, as GET /api/v1/data serves it.
+    ndjson: { header: '', line: (row) => `${JSON.stringify(toBar(row))}\n` },
+  };
 
-/** Bytes handed on at a time: one socket write (or one zlib input) per ~64 KiB, not per row. */
-const CHUNK_BYTES = 64 * 1024;
+/** Seconds a client refused with EXPORTS_BUSY is asked to wait (Retry-After). */
+export const EXPORTS_BUSY_RETRY_AFTER_S = 5;
 
-type CsvRow = (string | number)[];
+/**
+ * Batches of lines (the cursor's chunks) to text: one string, so one socket write (or one zlib
+ * input), per batch of up to CURSOR_BATCH_ROWS lines; `header` first, even with no lines.
+ */
+class LineJoiner extends Transform {
+  constructor(private header: string) {
+    super({ writableObjectMode: true, writableHighWaterMark: 1 });
+  }
 
-/** A bar as a CSV record; a missing adj_close is an empty field (NaN in pandas). */
-const csvRow = (b: Bar): CsvRow => [
-  b.symbol,
-  b.date,
-  b.open,
-  b.high,
-  b.low,
-  b.close,
-  b.adjClose ?? '',
-  b.volume,
-];
-
-/** Gathers small buffers (fast-csv writes one per row) into CHUNK_BYTES pieces. */
-class Coalesce extends Transform {
-  private parts: Buffer[] = [];
-  private size = 0;
-
-  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    this.parts.push(chunk);
-    this.size += chunk.length;
-    if (this.size >= CHUNK_BYTES) this.release();
-    done();
+  override _transform(lines: string[], _enc: BufferEncoding, done: TransformCallback): void {
+    const out = this.header + lines.join('');
+    this.header = '';
+    done(null, out);
   }
 
   override _flush(done: TransformCallback): void {
-    if (this.size) this.release();
-    done();
-  }
-
-  private release(): void {
-    this.push(Buffer.concat(this.parts, this.size));
-    this.parts = [];
-    this.size = 0;
-  }
-}
-
-/** One bar per line, as the API's Bar JSON (JSON.stringify of the repository's Bar). */
-class NdjsonLines extends Transform {
-  private pending = '';
-
-  constructor() {
-    super({ writableObjectMode: true });
-  }
-
-  override _transform(bar: Bar, _enc: BufferEncoding, done: TransformCallback): void {
-    this.pending += `${JSON.stringify(bar)}\n`;
-    if (this.pending.length >= CHUNK_BYTES) {
-      this.push(this.pending);
-      this.pending = '';
-    }
-    done();
-  }
-
-  override _flush(done: TransformCallback): void {
-    if (this.pending) this.push(this.pending);
-    done();
+    done(null, this.header || undefined);
   }
 }
 
@@ -92,27 +48,14 @@ class NdjsonLines extends Transform {
 export class BarExport {
   readonly body: Readable;
 
+  /** `cursor` hands on the format's lines (EXPORT_LINES[format].line of each row). */
   constructor(
-    private readonly cursor: BarCursor<Bar>,
+    private readonly cursor: BarCursor<string>,
     format: ExportFormat,
   ) {
     // pipeline: an error anywhere destroys every stage (the cursor stops its statement) and
     // surfaces on `body`; destroying `body` stops the cursor too.
-    const done = (): void => undefined;
-    this.body =
-      format === 'csv'
-        ? pipeline(
-            cursor,
-            csvFormat<Bar, CsvRow>({
-              headers: [...CSV_HEADER],
-              alwaysWriteHeaders: true,
-              includeEndRowDelimiter: true,
-              transform: csvRow,
-            }),
-            new Coalesce(),
-            done,
-          )
-        : pipeline(cursor, new NdjsonLines(), done);
+    this.body = pipeline(cursor, new LineJoiner(EXPORT_LINES[format].header), () => undefined);
   }
 
   get rows(): number {
@@ -142,22 +85,38 @@ export function exportFileName(selection: BarSelection, format: ExportFormat): s
 /**
  * Bars out as CSV or NDJSON, streamed from a database cursor: the one exporter behind
  * GET /api/v1/data/export and the CLI's `export`, so both write the same bytes.
- * CSV: fast-csv's formatter, header CSV_HEADER, `\n` line ends (the last line too), fields quoted
- * only when needed (never, for the rule set's symbols). Order: symbol, then date.
+ * CSV: fast-csv's format (barCsvLine), header CSV_HEADER, `\n` line ends (the last line too),
+ * fields quoted only when needed (never, for the rule set's symbols). Order: symbol, then date.
  */
 @Injectable()
 export class BarExporter {
   private readonly running = new Set<BarExport>();
 
-  constructor(private readonly repository: HistoricalDataRepository) {}
+  constructor(
+    private readonly repository: HistoricalDataRepository,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
 
   /** Exports whose cursor is still open (operators' view; tests check that cursors stop). */
   get active(): readonly BarExport[] {
     return [...this.running];
   }
 
+  /**
+   * Starts an export, or refuses with 503 EXPORTS_BUSY when EXPORT_MAX_CONCURRENT are running:
+   * each holds a database connection (MySQL) and a share of the CPU for as long as its client
+   * reads, so the bound is checked here, never queued behind.
+   */
   open(selection: BarSelection, format: ExportFormat): BarExport {
-    const cursor = this.repository.streamBars(selection);
+    const max = this.config.exports.maxConcurrent;
+    if (this.running.size >= max) {
+      throw new AppError(
+        'EXPORTS_BUSY',
+        `${max} export${max === 1 ? ' is' : 's are'} already running (EXPORT_MAX_CONCURRENT); retry in ${EXPORTS_BUSY_RETRY_AFTER_S} s.`,
+        { headers: { 'Retry-After': String(EXPORTS_BUSY_RETRY_AFTER_S) } },
+      );
+    }
+    const cursor = this.repository.streamBars(selection, EXPORT_LINES[format].line);
     const exported = new BarExport(cursor, format);
     this.running.add(exported);
     cursor.once('close', () => this.running.delete(exported));

@@ -1,18 +1,21 @@
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { TimedDb } from '@app/observability';
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { Readable } from 'node:stream';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, QueryRunner } from 'typeorm';
 import {
   BarCursor,
   BarSelection,
+  createExportPool,
   driverHandles,
+  MysqlPool,
   MysqlBarCursor,
   SQLITE_CHUNK_ROWS,
   SqliteBarCursor,
   SqliteScan,
 } from './bar-cursor';
+import { BarRow, toBar } from './bar-row';
 import { SymbolSpan, toTsv, TsvChunk } from './bar-tsv.chunk';
 import { DataChanges } from './data-changes';
 import { ReadPool } from './read-pool';
@@ -30,18 +33,6 @@ import {
 } from './historical-data.types';
 
 export type Dialect = 'mysql' | 'sqlite';
-
-interface BarRow {
-  id: number | string;
-  symbol: string;
-  date: string;
-  open: number | string;
-  high: number | string;
-  low: number | string;
-  close: number | string;
-  adj_close: number | string | null;
-  volume: number | string;
-}
 
 const COLUMNS = 'id, symbol, `date`, `open`, high, low, `close`, adj_close, volume';
 const INSERT_COLUMNS = '(symbol, `date`, `open`, high, low, `close`, adj_close, volume)';
@@ -85,37 +76,6 @@ export type BulkMode = 'update' | 'skip';
 
 const insertStatement = (rows: number): string =>
   `INSERT INTO historical_data ${INSERT_COLUMNS} VALUES ${Array(rows).fill(ROW_PLACEHOLDER).join(', ')}`;
-
-/**
- * The one place where driver differences (DECIMAL and BIGINT as strings on mysql2) are normalised.
- * The driver settings already deliver numbers, so `+x` is a no-op there; it stays for values a
- * driver hands over as strings. Two object literals, not a literal plus a late property, so every
- * bar has one of two fixed shapes (hot path: 100 of these per page).
- */
-function toBar(row: BarRow): Bar {
-  return row.adj_close === null
-    ? {
-        id: +row.id,
-        symbol: row.symbol,
-        date: row.date,
-        open: +row.open,
-        high: +row.high,
-        low: +row.low,
-        close: +row.close,
-        volume: +row.volume,
-      }
-    : {
-        id: +row.id,
-        symbol: row.symbol,
-        date: row.date,
-        open: +row.open,
-        high: +row.high,
-        low: +row.low,
-        close: +row.close,
-        adjClose: +row.adj_close,
-        volume: +row.volume,
-      };
-}
 
 function where(
   filter: BarFilter,
@@ -261,12 +221,14 @@ export function isUniqueViolation(err: unknown): boolean {
  * costs throughput the benchmarks measure.
  */
 @Injectable()
-export class HistoricalDataRepository {
+export class HistoricalDataRepository implements OnApplicationShutdown {
   readonly dialect: Dialect;
   private readonly now: string;
   private readonly logger = new Logger('HistoricalDataRepository');
   private ingestPath?: Promise<IngestPath>;
   private readonly reads: ReadPool;
+  /** MySQL: the export connections, opened with the first export (createExportPool). */
+  private exportPool?: MysqlPool;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -753,10 +715,11 @@ export class HistoricalDataRepository {
 
   /**
    * Every bar of `selection`, ordered by symbol then date, read from a database cursor as the
-   * consumer asks for it (see bar-cursor.ts): memory stays constant whatever the selection holds.
-   * Destroy the cursor to stop the statement.
+   * consumer asks for it (see bar-cursor.ts), each row handed on as `as` makes it: memory stays
+   * constant whatever the selection holds. Destroy the cursor to stop the statement. On MySQL the
+   * rows come from the export connections, DECIMAL and BIGINT as text (BarRow).
    */
-  streamBars(selection: BarSelection): BarCursor<Bar> {
+  streamBars<T>(selection: BarSelection, as: (row: BarRow) => T): BarCursor<T> {
     const symbols = selection.symbols && [...new Set(selection.symbols)].sort();
     const range: string[] = [];
     const rangeParams: unknown[] = [];
@@ -773,10 +736,15 @@ export class HistoricalDataRepository {
       const clauses = [...range];
       if (symbols) clauses.unshift(`symbol IN (${symbols.map(() => '?').join(', ')})`);
       const sql = `SELECT ${COLUMNS} FROM historical_data${clauses.length ? ` WHERE ${clauses.join(' AND ')}` : ''} ORDER BY symbol, \`date\``;
+      this.exportPool ??= createExportPool(
+        this.dataSource.options,
+        this.config.exports.maxConcurrent,
+      );
       return new MysqlBarCursor(
+        this.exportPool,
         handles.pool!,
         { sql, params: [...(symbols ?? []), ...rangeParams] },
-        toBar,
+        as,
       );
     }
     // SQLite: one keyset scan per symbol (an IN list would re-read finished symbols each chunk).
@@ -800,7 +768,14 @@ export class HistoricalDataRepository {
               ),
           },
         ];
-    return new SqliteBarCursor(handles.databaseConnection!, scans, toBar);
+    return new SqliteBarCursor(handles.databaseConnection!, scans, as);
+  }
+
+  /** Closes the export connections (the main pool is TypeORM's to close). */
+  onApplicationShutdown(): Promise<void> {
+    const pool = this.exportPool;
+    this.exportPool = undefined;
+    return new Promise((resolve) => (pool ? pool.end(() => resolve()) : resolve()));
   }
 
   /** Liveness of the connection, bounded: used by readiness. */

@@ -11,5 +11,6 @@ export * from './schema.check';
 export * from './symbols.repository';
 export * from './bar-cursor';
 export * from './bar-export';
+export * from './bar-row';
 export * from './bar-tsv.chunk';
 export * from './upload-lease';

@@ -137,9 +137,6 @@ export const CHUNK_ROWS = 50_000;
 /** Chunks open at once: one streaming from the parser while the previous ones merge and commit. */
 const OPEN_CHUNKS = 3;
 
-/** Re-uploads: multi-row upserts per batch (true) or the staging path per chunk (false). */
-const UPDATES_BY_BATCH = true;
-
 const NO_COUNTS: BatchResult = { counts: { inserted: 0, updated: 0, skipped: 0 }, conflicts: [] };
 
 /**
@@ -192,8 +189,6 @@ class ChunkLoader {
       while (this.committing.size >= OPEN_CHUNKS && !this.failure)
         await Promise.race(this.committing);
       if (this.failure) throw this.failure;
-      // A re-upload: multi-row upserts, a few in flight, measured faster here than staging.
-      if (this.expectConflicts && UPDATES_BY_BATCH) return this.upsert(batch);
       this.current = this.open();
     }
     await this.current.add(batch);
@@ -216,22 +211,6 @@ class ChunkLoader {
   abort(reason: unknown): void {
     this.current?.abort(reason instanceof Error ? reason : new Error(String(reason)));
     this.current = undefined;
-  }
-
-  private upsert(batch: BarRecord[]): BatchResult {
-    this.track(
-      this.transactions.run(
-        async (tx) => {
-          const counts = await this.repository.upsertBatch(tx, batch, this.mode, {
-            expectConflicts: true,
-          });
-          await this.hooks.beforeCommit?.(tx, counts);
-          return counts;
-        },
-        { operation: 'ingest_batch' },
-      ),
-    );
-    return NO_COUNTS;
   }
 
   /** Counts what `commit` committed; remembers its failure. */

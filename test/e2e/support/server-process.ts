@@ -40,7 +40,8 @@ export class ServerProcess {
     return `http://127.0.0.1:${this.port}`;
   }
 
-  async start(env: Record<string, string>): Promise<void> {
+  /** `startTimeoutMs`: how long to wait for /health (a loaded CI machine can take a while). */
+  async start(env: Record<string, string>, startTimeoutMs = 20_000): Promise<void> {
     this.port = await freePort();
     this.child = spawn(process.execPath, [SERVER_ENTRY], {
       cwd: ROOT,
@@ -72,7 +73,7 @@ export class ServerProcess {
     });
     this.child.stderr!.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
     this.child.once('exit', (code) => this.resolveExit(code));
-    const deadline = Date.now() + 20_000;
+    const deadline = Date.now() + startTimeoutMs;
     for (;;) {
       try {
         const res = await fetch(`${this.url}/health`);

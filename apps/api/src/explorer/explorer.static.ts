@@ -73,7 +73,10 @@ export function explorerRouter(dir: string): Router {
 }
 
 /** The router when the explorer is built; otherwise a warning naming the fix, and nothing. */
-export function explorerMiddleware(dir = findExplorerDir()): Router | undefined {
+export function explorerMiddleware(
+  candidates: readonly string[] = EXPLORER_DIRS,
+): Router | undefined {
+  const dir = findExplorerDir(candidates);
   if (dir) return explorerRouter(dir);
   new Logger('Explorer').warn(
     'the data explorer is not built (no dist/apps/web): GET / answers 404. Run `npm run build`.',

@@ -126,7 +126,7 @@ export class HistoricalDataController {
   @ApiOperation({
     summary: 'Export bars as CSV or NDJSON (streamed)',
     description:
-      'Every bar of the selection (no filter = every bar), ordered by symbol then date, streamed from a database cursor in constant memory; gzip when asked (Accept-Encoding). A transfer that fails part way is cut (no terminating chunk), never ended cleanly: see docs/API.md, "Export".',
+      'Every bar of the selection (no filter = every bar), ordered by symbol then date, streamed from a database cursor in constant memory; gzip when asked (Accept-Encoding). At most EXPORT_MAX_CONCURRENT run at once: one more gets 503 EXPORTS_BUSY with Retry-After. A transfer that fails part way is cut (no terminating chunk), never ended cleanly: see docs/API.md, "Export".',
   })
   @ApiProduces('text/csv', 'application/x-ndjson')
   @ApiOkResponse({
@@ -143,7 +143,7 @@ export class HistoricalDataController {
       },
     },
   })
-  @ApiProblems('VALIDATION_ERROR', 'DATABASE_UNAVAILABLE')
+  @ApiProblems('VALIDATION_ERROR', 'EXPORTS_BUSY', 'DATABASE_UNAVAILABLE')
   export(
     @Query() query: ExportBarsQueryDto,
     @Req() req: Request,
