@@ -1,3 +1,4 @@
+import type { AppConfig } from '@app/config';
 import type { NewUpload, UploadOutcome, UploadsRepository, WriteCounts } from '@app/database';
 import { CsvIngestReport, IngestInterruptedError } from '@app/ingest';
 import type { QueryRunner } from 'typeorm';
@@ -28,6 +29,7 @@ function fakeUploads() {
       return Promise.resolve();
     },
     setProgress: () => Promise.resolve(),
+    heartbeat: () => Promise.resolve(),
   } as unknown as UploadsRepository;
   return { uploads, calls };
 }
@@ -54,11 +56,13 @@ const upload = (
   options,
 });
 
+const config = { uploads: { instanceId: 'unit', heartbeatMs: 60_000 } } as AppConfig;
+
 describe('UploadRecorder', () => {
   it('records the upload, its committed counts inside the writing transaction, and its end', async () => {
     const { uploads, calls } = fakeUploads();
-    const run = await new UploadRecorder(uploads).start(upload());
-    expect(calls.created).toHaveLength(1);
+    const run = await new UploadRecorder(uploads, config).start(upload());
+    expect(calls.created).toEqual([expect.objectContaining({ id: run.id, owner: 'unit' })]);
     const tx = {} as QueryRunner;
     await run.onCommitted(tx, { inserted: 8, updated: 0, skipped: 0 });
     expect(calls.committed).toEqual([
@@ -77,7 +81,9 @@ describe('UploadRecorder', () => {
 
   it('atomic with failed rows: recorded failed, with why', async () => {
     const { uploads, calls } = fakeUploads();
-    const run = await new UploadRecorder(uploads).start(upload({ atomic: true, dryRun: false }));
+    const run = await new UploadRecorder(uploads, config).start(
+      upload({ atomic: true, dryRun: false }),
+    );
     const outcome = await run.completed(report(), 10);
     expect(outcome).toMatchObject({ status: 'failed', rejectedAtomically: true });
     expect(calls.finished[0].outcome.message).toMatch(/atomic=true, so nothing was written/);
@@ -85,7 +91,7 @@ describe('UploadRecorder', () => {
 
   it('a failure part way keeps the partial report and the bytes read (the CLI lost both before)', async () => {
     const { uploads, calls } = fakeUploads();
-    const run = await new UploadRecorder(uploads).start(upload());
+    const run = await new UploadRecorder(uploads, config).start(upload());
     await run.failed(new IngestInterruptedError(new Error('disk full'), report()), 999);
     expect(calls.finished[0].outcome).toMatchObject({
       status: 'failed',
@@ -98,7 +104,7 @@ describe('UploadRecorder', () => {
 
   it('a shutdown is recorded as interrupted', async () => {
     const { uploads, calls } = fakeUploads();
-    const run = await new UploadRecorder(uploads).start(upload());
+    const run = await new UploadRecorder(uploads, config).start(upload());
     await run.processing();
     await run.failed(new ShutdownInterruption(), 5);
     expect(calls.processing).toEqual([run.id]);
