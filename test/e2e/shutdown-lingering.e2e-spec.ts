@@ -23,9 +23,9 @@ describe('server process: SIGTERM with a client still sending after its 413', ()
       );
       chunk('symbol,date,open,high,low,close,volume\n');
       chunk('AAA,2024-01-02,10,12,9,11,1000\n'.repeat(2500)); // ~77 KB: over the limit
-      // Then keep sending a little, often, for up to 20 s: never idle, far from the discard budget.
+      // Then keep sending a little, often, for up to 45 s: never idle, far from the discard budget.
       let stillSending = true;
-      const stopAt = Date.now() + 20_000;
+      const stopAt = Date.now() + 45_000;
       trickle = setInterval(() => {
         if (Date.now() > stopAt || s.destroyed) {
           stillSending = false;
@@ -58,5 +58,5 @@ describe('server process: SIGTERM with a client still sending after its 413', ()
       socket?.destroy();
       server.kill();
     }
-  }, 60_000);
+  }, 90_000);
 });

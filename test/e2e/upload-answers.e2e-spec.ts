@@ -151,8 +151,11 @@ describeEachDialect(
         updated: 0,
         skipped: 0,
       });
-      expect(p.inserted).toBeGreaterThan(0);
-      expect(p.detail).toContain(`${String(p.inserted)} row(s) were committed`);
+      // How much committed before the crossing depends on the write path (SQLite and INSERTs
+      // commit every 2,000 rows, MySQL's streamed LOAD DATA every 50,000): the answer says which.
+      expect(p.detail).toContain(
+        Number(p.inserted) ? `${String(p.inserted)} row(s) were committed` : 'Nothing was written',
+      );
       expect(await t.count()).toBe(p.inserted);
       const record = await t.http.get(String(p.statusUrl)).expect(200);
       expect(record.body).toMatchObject({
