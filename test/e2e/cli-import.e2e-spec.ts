@@ -3,9 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hostname, userInfo } from 'node:os';
 import { DataSource } from 'typeorm';
-import { ImportCommand } from '../../apps/cli/src/import.command';
+import { EXIT_USAGE, ImportCommand } from '../../apps/cli/src/import.command';
 import { SeedDemoCommand } from '../../apps/cli/src/seed-demo.command';
 import { mysqlBaseUrl, workerDatabaseUrl } from '../setup/mysql-test-db';
+import { runProcess } from './support/run-process';
+
+const CLI = join(__dirname, '../../dist/apps/cli/src/main.js');
 
 const fixture = (name: string) => join(__dirname, '..', 'fixtures', name);
 
@@ -132,4 +135,33 @@ describe.each(targets)('cli import and seed-demo [%s]', (_name, databaseUrl) => 
     await new SeedDemoCommand().run([], { rows: 1000, symbols: 2 });
     expect((await rows()).n).toBeGreaterThan(before);
   });
+
+  it('checks its options before the file: --symbol "BRK B" is one usage error, exit 64, nothing recorded', async () => {
+    const before = (await rows()).uploads.length;
+    await new ImportCommand().run([fixture('yahoo-aapl.csv')], { symbol: 'BRK B' });
+    expect(process.exitCode).toBe(EXIT_USAGE);
+    expect(err.join('\n')).toContain('Usage error: --symbol "BRK B"');
+    expect(err.join('\n')).toContain('BRK.B');
+    expect(err.join('\n')).not.toContain('INVALID_SYMBOL');
+    expect(out.join('\n')).not.toMatch(/rows in/);
+    expect((await rows()).uploads).toHaveLength(before);
+    process.exitCode = undefined;
+    await new ImportCommand().run([fixture('yahoo-aapl.csv')], { symbol: 'brk.b' });
+    expect(process.exitCode).toBeUndefined();
+    expect((await rows()).uploads).toHaveLength(before + 1);
+  });
+
+  it('the built CLI exits 64 on a bad option value, naming it, before opening the file', async () => {
+    const result = await runProcess(process.execPath, [
+      CLI,
+      'import',
+      '/nonexistent.csv',
+      '--symbol',
+      'BRK B',
+    ]);
+    expect(result.stderr).toContain('Usage error: --symbol "BRK B"');
+    expect(result.stderr).not.toContain('ENOENT');
+    expect(result.status).toBe(EXIT_USAGE);
+    // A CLI start-up on a busy machine.
+  }, 60_000);
 });

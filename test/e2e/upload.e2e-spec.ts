@@ -96,8 +96,10 @@ describeEachDialect('CSV upload', (t) => {
     ]);
     expect(Number(stored[0].open)).toBe(44187.14);
     expect(Number(stored[0].volume)).toBe(1029145);
-    const monthFirst = await upload(fixture('tab-dayfirst.csv')).expect(200);
+    // Read month-first, every row fails: nothing written is a 422, the dates' hint included.
+    const monthFirst = await upload(fixture('tab-dayfirst.csv')).expect(422);
     expect(monthFirst.body.errorCounts).toEqual({ INVALID_DATE: 2 });
+    expect(monthFirst.body.errors[0].message).toContain('dateFormat=DD/MM/YYYY');
   });
 
   it('reports each bad row with its line, column, value and code', async () => {

@@ -2,6 +2,7 @@ import { APP_CONFIG, AppConfig } from '@app/config';
 import {
   assignRequestId,
   createValidationPipe,
+  deferContinue,
   jsonBody,
   ProblemDetailsFilter,
   TimeoutInterceptor,
@@ -22,6 +23,11 @@ import { explorerMiddleware, isExplorerPath } from './explorer/explorer.static';
 
 /** JSON bodies: 10 000 bars with long symbols and string prices fit well inside this. */
 export const JSON_BODY_LIMIT = '20mb';
+
+/** The CSV upload reads its own body (streamed), whatever its Content-Type says. */
+const UPLOAD_PATH = '/api/v1/data/upload';
+const isUpload = (req: { method?: string; url?: string }): boolean =>
+  req.method === 'POST' && (req.url ?? '').split('?')[0] === UPLOAD_PATH;
 
 /** Everything between "module graph built" and "listening", shared by main, e2e tests and the CLI. */
 export function configureApp(app: NestExpressApplication): void {
@@ -76,7 +82,13 @@ export function configureApp(app: NestExpressApplication): void {
   // The data explorer at / (apps/web, built by `npm run build`): before Nest's routes, after gzip.
   const explorer = explorerMiddleware();
   if (explorer) app.use(explorer);
-  app.use(jsonBody(JSON_BODY_LIMIT));
+  // Not on the upload route: a CSV sent as application/json is refused there (415) unread.
+  const parseJson = jsonBody(JSON_BODY_LIMIT);
+  app.use((req: Request, res: Response, next: (err?: unknown) => void) =>
+    isUpload(req) ? next() : parseJson(req, res, next),
+  );
+  // An upload's `100 Continue` waits until its declared size, type and key are accepted.
+  deferContinue(app.getHttpServer(), isUpload);
   if (config.http.corsOrigins.length > 0) {
     app.enableCors({
       origin: config.http.corsOrigins.includes('*') ? true : config.http.corsOrigins,

@@ -1,4 +1,12 @@
-import { CsvFormatError, CsvHeaderError, CsvIngestReport, DateFormat } from '@app/ingest';
+import {
+  CsvFormatError,
+  CsvHeaderError,
+  CsvIngestReport,
+  DateFormat,
+  DECIMAL_SEPARATORS,
+  DecimalSeparator,
+  SYMBOL_PATTERN,
+} from '@app/ingest';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
@@ -12,11 +20,45 @@ interface ImportFlags {
   dryRun?: boolean;
   atomic?: boolean;
   dateFormat?: DateFormat;
+  decimal?: DecimalSeparator;
   json?: boolean;
 }
 
-/** Exit codes: 0 every row written; 2 some rows rejected (the rest written); 1 nothing imported. */
+/**
+ * Exit codes: 0 every row written; 2 some rows rejected (the rest written); 1 nothing imported;
+ * 64 (EX_USAGE) a bad option, found before the file is read.
+ */
 export const EXIT_ROWS_FAILED = 2;
+export const EXIT_USAGE = 64;
+
+/** A command-line option the command cannot run with: main.ts exits EXIT_USAGE on it. */
+export class UsageError extends Error {
+  readonly exitCode = EXIT_USAGE;
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/** Every problem with the options, each naming its flag; none → []. */
+export function optionProblems(flags: ImportFlags): string[] {
+  const problems: string[] = [];
+  if (flags.symbol !== undefined && !SYMBOL_PATTERN.test(flags.symbol.trim().toUpperCase())) {
+    problems.push(
+      `--symbol ${JSON.stringify(flags.symbol)}: a symbol is 1-32 characters of A-Z 0-9 . - ^ = _ / : (no spaces; BRK.B, not "BRK B")`,
+    );
+  }
+  if (flags.onConflict !== undefined && !['update', 'skip', 'error'].includes(flags.onConflict)) {
+    problems.push('--on-conflict must be update, skip or error');
+  }
+  if (flags.dateFormat !== undefined && !['MM/DD/YYYY', 'DD/MM/YYYY'].includes(flags.dateFormat)) {
+    problems.push('--date-format must be MM/DD/YYYY or DD/MM/YYYY');
+  }
+  if (flags.decimal !== undefined && !DECIMAL_SEPARATORS.includes(flags.decimal)) {
+    problems.push('--decimal must be ".", "," or "auto"');
+  }
+  return problems;
+}
 
 export function printReport(
   report: CsvIngestReport,
@@ -56,6 +98,14 @@ export function printReport(
 })
 export class ImportCommand extends CommandRunner {
   async run([file]: string[], flags: ImportFlags): Promise<void> {
+    // Options first: a bad one would otherwise fail every row of the file, or none of it.
+    const problems = optionProblems(flags);
+    if (problems.length) {
+      for (const p of problems) console.error(`Usage error: ${p}`);
+      console.error('Nothing was read or written. See `import --help`.');
+      process.exitCode = EXIT_USAGE;
+      return;
+    }
     const size = (await stat(file)).size;
     const counter = new ByteCounter();
     const progress = new ImportProgress(size, counter);
@@ -65,11 +115,12 @@ export class ImportCommand extends CommandRunner {
         createReadStream(file).pipe(counter),
         {
           fileName: basename(file),
-          symbol: flags.symbol,
+          symbol: flags.symbol?.trim().toUpperCase(),
           onConflict: flags.onConflict ?? 'update',
           atomic: flags.atomic ?? false,
           dryRun,
           dateFormat: flags.dateFormat,
+          decimal: flags.decimal,
           onProgress: (rows) => progress.update(rows),
           bytesRead: () => counter.bytes,
         },
@@ -94,15 +145,16 @@ export class ImportCommand extends CommandRunner {
 
   @Option({ flags: '--symbol <symbol>', description: 'symbol for files without a symbol column' })
   parseSymbol(value: string): string {
+    const [problem] = optionProblems({ symbol: value });
+    if (problem) throw new UsageError(problem);
     return value.trim().toUpperCase();
   }
 
   @Option({ flags: '--on-conflict <mode>', description: 'update (default), skip or error' })
   parseOnConflict(value: string): ImportFlags['onConflict'] {
-    if (value !== 'update' && value !== 'skip' && value !== 'error') {
-      throw new Error('--on-conflict must be update, skip or error');
-    }
-    return value;
+    const [problem] = optionProblems({ onConflict: value as ImportFlags['onConflict'] });
+    if (problem) throw new UsageError(problem);
+    return value as ImportFlags['onConflict'];
   }
 
   @Option({
@@ -110,9 +162,19 @@ export class ImportCommand extends CommandRunner {
     description: 'MM/DD/YYYY (default) or DD/MM/YYYY for slash dates',
   })
   parseDateFormat(value: string): DateFormat {
-    if (value !== 'MM/DD/YYYY' && value !== 'DD/MM/YYYY')
-      throw new Error('--date-format must be MM/DD/YYYY or DD/MM/YYYY');
-    return value;
+    const [problem] = optionProblems({ dateFormat: value as DateFormat });
+    if (problem) throw new UsageError(problem);
+    return value as DateFormat;
+  }
+
+  @Option({
+    flags: '--decimal <separator>',
+    description: 'decimal separator: "." (default), "," or auto (default for semicolon files)',
+  })
+  parseDecimal(value: string): DecimalSeparator {
+    const [problem] = optionProblems({ decimal: value as DecimalSeparator });
+    if (problem) throw new UsageError(problem);
+    return value as DecimalSeparator;
   }
 
   @Option({ flags: '--dry-run', description: 'validate and report, write nothing' })

@@ -70,6 +70,7 @@ export async function importCsv(
         dryRun: ingest.dryRun,
         symbol: ingest.symbol,
         dateFormat: ingest.dateFormat,
+        decimal: ingest.decimal,
       },
     });
     let report: CsvIngestReport;

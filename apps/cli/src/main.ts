@@ -2,6 +2,7 @@ import { ConfigValidationError } from '@app/config';
 import { reportStartupFailure } from '@app/observability';
 import { CommandFactory } from 'nest-commander';
 import { CliModule } from './cli.module';
+import { UsageError } from './import.command';
 
 /** commander's own exits (help shown, unknown option): it has printed what there is to say. */
 function commanderExitCode(err: unknown): number | undefined {
@@ -16,6 +17,10 @@ function commanderExitCode(err: unknown): number | undefined {
 function fail(err: unknown): never {
   const exitCode = commanderExitCode(err);
   if (exitCode !== undefined) process.exit(exitCode);
+  if (err instanceof UsageError) {
+    console.error(`Usage error: ${err.message}`);
+    process.exit(err.exitCode);
+  }
   if (err instanceof ConfigValidationError) {
     reportStartupFailure(
       err.problems.map((p) => `Invalid configuration: ${p}`),

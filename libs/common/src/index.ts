@@ -11,3 +11,4 @@ export * from './canonical-query';
 export * from './throttled-warning';
 export * from './json-text';
 export * from './allowed-methods';
+export * from './request-body';

@@ -275,3 +275,48 @@ describe('bar rule set — properties', () => {
     );
   });
 });
+
+describe('decimal separators and slash-date hints', () => {
+  /** 1234567.25 → "1.234.567,25" (grouped) or "1234567,25". */
+  const european = (cents: number, grouped: boolean): string => {
+    const whole = Math.floor(cents / 100).toString();
+    const frac = (cents % 100).toString().padStart(2, '0');
+    const int = grouped ? whole.replace(/\B(?=(\d{3})+(?!\d))/g, '.') : whole;
+    return `${int},${frac}`;
+  };
+
+  it('reads decimal commas with "," and "auto", grouped by dots or not (property)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 99_999_999_999 }), fc.boolean(), (cents, grouped) => {
+        const text = european(cents, grouped);
+        expect(parseDecimal(text, ',')).toBeCloseTo(cents / 100, 8);
+        expect(parseDecimal(text, 'auto')).toBeCloseTo(cents / 100, 8);
+      }),
+    );
+  });
+
+  it('"auto" still reads dot decimals and comma grouping; "." refuses a decimal comma', () => {
+    expect(parseDecimal('1,469.25', 'auto')).toBe(1469.25);
+    expect(parseDecimal('1469.25', 'auto')).toBe(1469.25);
+    expect(parseDecimal('4.460', ',')).toBe(4460);
+    expect(parseDecimal('1469,25', '.')).toBeUndefined();
+    expect(parseDecimal('1,2,3', ',')).toBeUndefined();
+  });
+
+  it('a slash date only the other order reads names the dateFormat that would', () => {
+    const monthFirst = parseBarDate('13/01/2024');
+    expect(monthFirst).toEqual({
+      ok: false,
+      reason: expect.stringContaining('2024-01-13 with dateFormat=DD/MM/YYYY'),
+    });
+    const dayFirst = parseBarDate('01/13/2024', 'DD/MM/YYYY');
+    expect(dayFirst).toEqual({
+      ok: false,
+      reason: expect.stringContaining('2024-01-13 with dateFormat=MM/DD/YYYY'),
+    });
+    expect(parseBarDate('13/13/2024')).toEqual({
+      ok: false,
+      reason: 'is not a real calendar date',
+    });
+  });
+});

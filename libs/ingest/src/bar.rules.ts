@@ -40,9 +40,19 @@ export type BarResult = { ok: true; bar: ValidBar } | { ok: false; errors: BarFi
 
 export type DateFormat = 'MM/DD/YYYY' | 'DD/MM/YYYY';
 
+/**
+ * The decimal separator of CSV numbers: `.` (1,469.25), `,` (1.469,25 or 1469,25), or `auto`,
+ * which reads a lone comma as the decimal separator and, with both, the last one (semicolon
+ * files, which are mostly European, default to it).
+ */
+export type DecimalSeparator = '.' | ',' | 'auto';
+export const DECIMAL_SEPARATORS: readonly DecimalSeparator[] = ['.', ',', 'auto'];
+
 export interface BarRuleOptions {
   /** How to read `a/b/yyyy` dates; MM/DD/YYYY unless the client says otherwise. */
   dateFormat?: DateFormat;
+  /** How to read numbers in text; `.` unless the client (or a semicolon file) says otherwise. */
+  decimal?: DecimalSeparator;
   /** "Now", for the upper date bound (tomorrow, UTC). Injected by tests. */
   now?: Date;
 }
@@ -60,13 +70,33 @@ function isBlank(value: unknown): boolean {
   );
 }
 
-/** Reads a number from JSON or CSV text: `$` prefix and 1,234.56 grouping allowed, nothing else. */
-export function parseDecimal(value: unknown): number | undefined {
+const COMMA_NUMBER_PATTERN = /^[+-]?(?:\d+,?\d*|,\d+)(?:[eE][+-]?\d+)?$/;
+const DOT_GROUPED_PATTERN = /^[+-]?\d{1,3}(?:\.\d{3})+(?:,\d*)?$/;
+
+/** `,` or `.`: which one `auto` reads as the decimal separator in this text. */
+function autoSeparator(text: string): '.' | ',' {
+  const comma = text.lastIndexOf(',');
+  if (comma === -1) return '.';
+  const dot = text.lastIndexOf('.');
+  if (dot === -1) return text.indexOf(',') === comma ? ',' : '.';
+  return comma > dot ? ',' : '.';
+}
+
+/**
+ * Reads a number from JSON or CSV text: `$` prefix allowed; with the `.` separator 1,234.56
+ * grouping, with `,` 1.234,56 grouping (or none: 1234,56); nothing else.
+ */
+export function parseDecimal(value: unknown, decimal: DecimalSeparator = '.'): number | undefined {
   if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
   if (typeof value !== 'string') return undefined;
   let text = value.trim();
   if (text.charCodeAt(0) === 36 /* $ */) text = text.slice(1).trim();
-  if (text.includes(',')) {
+  const separator = decimal === 'auto' ? autoSeparator(text) : decimal;
+  if (separator === ',') {
+    if (DOT_GROUPED_PATTERN.test(text)) text = text.replace(/\./g, '');
+    else if (!COMMA_NUMBER_PATTERN.test(text)) return undefined;
+    text = text.replace(',', '.');
+  } else if (text.includes(',')) {
     if (!GROUPED_PATTERN.test(text)) return undefined;
     text = text.replace(/,/g, '');
   }
@@ -116,7 +146,16 @@ export function parseBarDate(value: unknown, dateFormat: DateFormat = 'MM/DD/YYY
   if ((m = YMD_DASH.exec(text)) || (m = YMD_SLASH.exec(text)) || (m = YMD_COMPACT.exec(text))) {
     date = iso(+m[1], +m[2], +m[3]);
   } else if ((m = AB_SLASH.exec(text))) {
-    date = dateFormat === 'DD/MM/YYYY' ? iso(+m[3], +m[2], +m[1]) : iso(+m[3], +m[1], +m[2]);
+    const dayFirst = dateFormat === 'DD/MM/YYYY';
+    date = dayFirst ? iso(+m[3], +m[2], +m[1]) : iso(+m[3], +m[1], +m[2]);
+    // A slash date the other order reads: the file is probably in that order; say so.
+    const other = dayFirst ? iso(+m[3], +m[1], +m[2]) : iso(+m[3], +m[2], +m[1]);
+    if (!date && other) {
+      return {
+        ok: false,
+        reason: `is not a real calendar date as ${dateFormat}; it reads as ${other} with dateFormat=${dayFirst ? 'MM/DD/YYYY' : 'DD/MM/YYYY'}`,
+      };
+    }
   } else if ((m = DMY_DOT.exec(text))) {
     date = iso(+m[3], +m[2], +m[1]);
   } else if ((m = ISO_DATETIME.exec(text))) {
@@ -148,6 +187,7 @@ export type BarValidator = (raw: RawBar) => BarResult;
  */
 export function createBarValidator(options: BarRuleOptions = {}): BarValidator {
   const dateFormat = options.dateFormat ?? 'MM/DD/YYYY';
+  const decimal = options.decimal ?? '.';
   const maxDate = maxBarDate(options.now);
 
   return (raw: RawBar): BarResult => {
@@ -185,14 +225,16 @@ export function createBarValidator(options: BarRuleOptions = {}): BarValidator {
       if (isBlank(value)) {
         return required ? fail(field, 'MISSING_FIELD', `${field} is required`) : undefined;
       }
-      const n = parseDecimal(value);
+      const n = parseDecimal(value, decimal);
       if (n === undefined) return fail(field, 'INVALID_NUMBER', `${field} must be a number`);
       // DECIMAL(20,8) holds 12 integer digits.
       if (n >= 1e12) return fail(field, 'INVALID_NUMBER', `${field} must be below 1e12`);
       // Round as DECIMAL(20,8) would, so both dialects store and serve the same value. Text with
       // at most 8 decimals already is that value (Number(n.toFixed(8)) === n): the common case.
       const rounded =
-        typeof value === 'string' && fewDecimals(value) ? n : Number(n.toFixed(PRICE_SCALE));
+        typeof value === 'string' && decimal === '.' && fewDecimals(value)
+          ? n
+          : Number(n.toFixed(PRICE_SCALE));
       if (!(rounded > 0)) {
         return fail(field, 'NON_POSITIVE_PRICE', `${field} must be greater than 0`);
       }
@@ -209,7 +251,7 @@ export function createBarValidator(options: BarRuleOptions = {}): BarValidator {
     let volume: number | undefined;
     if (isBlank(raw.volume)) fail('volume', 'MISSING_FIELD', 'volume is required');
     else {
-      const n = parseDecimal(raw.volume);
+      const n = parseDecimal(raw.volume, decimal);
       if (n === undefined) fail('volume', 'INVALID_NUMBER', 'volume must be a number');
       else if (!Number.isInteger(n) || n < 0 || n > Number.MAX_SAFE_INTEGER)
         fail('volume', 'INVALID_VOLUME', 'volume must be a whole number >= 0');

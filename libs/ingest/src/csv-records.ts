@@ -7,7 +7,7 @@ export interface CsvRecord {
   fields: string[];
 }
 
-export type CsvProblem = 'EMPTY_FILE' | 'NOT_CSV';
+export type CsvProblem = 'EMPTY_FILE' | 'NOT_CSV' | 'UNREADABLE_HEADER';
 
 export class CsvFormatError extends Error {
   constructor(
@@ -67,7 +67,11 @@ function looksBinary(head: Buffer): boolean {
  * Records come in arrays: async iteration costs a few promises per step, significant per row at a
  * million rows and negligible per array.
  */
-export async function* readCsvRecordBatches(source: Readable): AsyncGenerator<CsvRecord[]> {
+export async function* readCsvRecordBatches(
+  source: Readable,
+  /** Told the detected delimiter before the first record. */
+  onDelimiter?: (delimiter: string) => void,
+): AsyncGenerator<CsvRecord[]> {
   const iterator = source[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
   // Peek until the first line is complete (or 64 KiB) to detect binary input and the delimiter.
   let head = Buffer.alloc(0);
@@ -92,6 +96,7 @@ export async function* readCsvRecordBatches(source: Readable): AsyncGenerator<Cs
   const delimiter = detectDelimiter(
     head.subarray(0, newline === -1 ? head.length : newline).toString('utf8'),
   );
+  onDelimiter?.(delimiter);
   const parser = parse({ headers: false, ignoreEmpty: false, delimiter, trim: false });
 
   // Feed the parser from the source, honouring its backpressure. When the consumer stops early

@@ -38,8 +38,11 @@ export interface CsvIngestOptions extends BarRuleOptions {
   symbol?: string;
   /** Called every few thousand rows while reading. */
   onProgress?: (rows: number) => void;
-  /** Receives every rejected record (for the errors CSV). */
-  onRejected?: (record: CsvRecord, errors: UploadRowError[]) => void;
+  /**
+   * Receives every rejected record (for the errors CSV). A promise returned says the receiver is
+   * saturated: reading waits for it before the next records (backpressure).
+   */
+  onRejected?: (record: CsvRecord, errors: UploadRowError[]) => void | Promise<void>;
   /**
    * Runs inside each transaction that commits rows, with that transaction's counts: the caller's
    * own bookkeeping (an upload's committed counts) commits together with the rows, or not at all.
@@ -165,8 +168,10 @@ class IngestRun {
     errorsTruncated: false,
     errorCounts: {},
   };
-  private readonly bars: ValidatedBars;
+  private bars: ValidatedBars;
   private columns?: CsvColumns;
+  /** The rejected-rows receiver is saturated until this settles. */
+  private rejectedBackpressure?: Promise<void>;
 
   constructor(private readonly options: CsvIngestOptions) {
     this.bars = new ValidatedBars(options, 'file');
@@ -179,9 +184,19 @@ class IngestRun {
     let batch = newBatch();
     const dispatch = (full: Batch): Promise<void> =>
       pool.add(async () => this.account(full, await target.write(full.bars)));
+    // Semicolon files are mostly European: decimal commas are read there unless told otherwise.
+    const onDelimiter = (delimiter: string): void => {
+      if (this.options.decimal === undefined && delimiter === ';') {
+        this.bars = new ValidatedBars({ ...this.options, decimal: 'auto' }, 'file');
+      }
+    };
     try {
-      for await (const records of readCsvRecordBatches(source)) {
+      for await (const records of readCsvRecordBatches(source, onDelimiter)) {
         if (pool.failure) break;
+        if (this.rejectedBackpressure) {
+          await this.rejectedBackpressure;
+          this.rejectedBackpressure = undefined;
+        }
         for (const record of records) {
           if (!this.columns) {
             this.columns = CsvColumns.fromHeader(record.fields, this.options.symbol);
@@ -203,7 +218,14 @@ class IngestRun {
       if (!this.columns) throw new CsvFormatError('EMPTY_FILE', 'The file is empty.');
       if (this.report.rows === 0)
         throw new CsvFormatError('EMPTY_FILE', 'The file has a header but no rows.');
-    } catch (err) {
+    } catch (caught) {
+      const err =
+        caught instanceof CsvRecordError && !this.columns
+          ? new CsvFormatError(
+              'UNREADABLE_HEADER',
+              `The header (line 1) could not be read: ${caught.message}. Is this a CSV file with one record per line?`,
+            )
+          : caught;
       if (!(err instanceof CsvRecordError)) {
         target.abort?.(err);
         await pool.settle();
@@ -300,7 +322,8 @@ class IngestRun {
       if (this.report.errors.length < MAX_REPORTED_ERRORS) this.report.errors.push(e);
       else this.report.errorsTruncated = true;
     }
-    this.options.onRejected?.(record, errors);
+    const saturated = this.options.onRejected?.(record, errors);
+    if (saturated) this.rejectedBackpressure = saturated;
   }
 }
 

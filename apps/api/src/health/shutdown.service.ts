@@ -1,4 +1,5 @@
 import { APP_CONFIG, AppConfig } from '@app/config';
+import { cutLingeringSockets } from '@app/common';
 import { requestsInFlight } from '@app/observability';
 import {
   BeforeApplicationShutdown,
@@ -37,10 +38,14 @@ export class ShutdownService implements BeforeApplicationShutdown, OnApplication
     this.logger.log(
       `shutting down${signal ? ` on ${signal}` : ''}: readiness is 503; waiting up to ${grace} ms for ${requestsInFlight()} request(s) in flight`,
     );
+    // Clients still sending after their answer (a 413) have nothing left to get: cut them now
+    // rather than let them hold the server open for the grace period.
+    this.cutLingering();
     const deadline = Date.now() + grace;
     while (requestsInFlight() > 0 && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 50));
     }
+    this.cutLingering();
     const server = this.adapterHost.httpAdapter?.getHttpServer() as Server | undefined;
     if (requestsInFlight() > 0) {
       this.logger.warn(
@@ -53,6 +58,11 @@ export class ShutdownService implements BeforeApplicationShutdown, OnApplication
       // A request arriving in the last moment still gets the grace period before being cut.
       this.cutTimer = setTimeout(() => server?.closeAllConnections(), grace).unref();
     }
+  }
+
+  private cutLingering(): void {
+    const cut = cutLingeringSockets();
+    if (cut) this.logger.log(`closed ${cut} connection(s) still sending after their answer`);
   }
 
   onApplicationShutdown(): void {

@@ -31,7 +31,8 @@ describe('RejectedRowsStore', () => {
   it('writes rejected rows in batches and serves them back as the errors CSV, quoted', async () => {
     const { repo } = fakeUploads();
     const store = new RejectedRowsStore(repo, 'u1');
-    for (let line = 2; line < 1203; line++) store.add(record(line, ['AAPL', 'x,y']), [error(line)]);
+    for (let line = 2; line < 1203; line++)
+      void store.add(record(line, ['AAPL', 'x,y']), [error(line)]);
     await store.close();
     expect(repo.addRejectedRows).toHaveBeenCalledTimes(3); // 500 + 500 + 201
     const csv = await text(rejectedRowsCsv(repo, 'u1'));
@@ -47,7 +48,7 @@ describe('RejectedRowsStore', () => {
     const { repo, rows } = fakeUploads();
     const store = new RejectedRowsStore(repo, 'u2');
     for (let line = 2; line < REJECTED_ROWS_KEPT + 50; line++)
-      store.add(record(line, ['A']), [error(line)]);
+      void store.add(record(line, ['A']), [error(line)]);
     await store.close();
     expect(rows).toHaveLength(REJECTED_ROWS_KEPT);
   });
@@ -56,7 +57,41 @@ describe('RejectedRowsStore', () => {
     const { repo } = fakeUploads();
     repo.addRejectedRows.mockRejectedValueOnce(new Error('gone away'));
     const store = new RejectedRowsStore(repo, 'u3');
-    store.add(record(2, ['A']), [error(2)]);
+    void store.add(record(2, ['A']), [error(2)]);
     await expect(store.close()).rejects.toThrow('gone away');
+  });
+
+  it('honours backpressure: with a slow database, a caller awaiting add() never has more than 3 batches waiting', async () => {
+    let inFlight = 0;
+    let maxInFlight = 0;
+    let written = 0;
+    const repo = {
+      addRejectedRows: jest.fn(async (_id: string, batch: readonly RejectedRow[]) => {
+        inFlight++;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        await new Promise((r) => setTimeout(r, 5));
+        written += batch.length;
+        inFlight--;
+      }),
+    } as unknown as UploadsRepository;
+    let queued = 0;
+    const store = new RejectedRowsStore(repo, 'u3');
+    let waits = 0;
+    let mostQueued = 0;
+    for (let line = 2; line < 10_002; line++) {
+      queued++;
+      mostQueued = Math.max(mostQueued, queued - written);
+      const saturated = store.add(record(line, ['A']), [error(line)]);
+      if (saturated) {
+        waits++;
+        await saturated;
+      }
+    }
+    await store.close();
+    expect(written).toBe(10_000);
+    expect(waits).toBeGreaterThan(0);
+    // Rows held in memory: the batches waiting (at most 3 of 500) and the one filling.
+    expect(mostQueued).toBeLessThanOrEqual(4 * 500);
+    expect(maxInFlight).toBe(1);
   });
 });

@@ -13,6 +13,8 @@ export const REJECTED_HEADER = 'line,code,column,value,message,record\n';
 /** Rejected rows kept per upload; past it the errors CSV ends with the first ones. */
 export const REJECTED_ROWS_KEPT = 100_000;
 const FLUSH_ROWS = 500;
+/** Batches that may wait for the database before add() asks the ingest to wait. */
+const MAX_PENDING_FLUSHES = 2;
 
 /**
  * The rejected rows of one upload, kept in the database (upload_rejected_rows) so that
@@ -24,6 +26,7 @@ export class RejectedRowsStore {
   private buffer: RejectedRow[] = [];
   private kept = 0;
   private writing: Promise<void> = Promise.resolve();
+  private pending = 0;
   private failure?: Error;
 
   constructor(
@@ -31,8 +34,13 @@ export class RejectedRowsStore {
     readonly uploadId: string,
   ) {}
 
-  add(record: CsvRecord, errors: UploadRowError[]): void {
-    if (this.kept >= REJECTED_ROWS_KEPT) return;
+  /**
+   * Queues one rejected record. While more than MAX_PENDING_FLUSHES batches wait for the database
+   * (a file of mostly bad rows), answers a promise that settles when they are written: the ingest
+   * waits for it, so rejected rows never pile up in memory.
+   */
+  add(record: CsvRecord, errors: UploadRowError[]): Promise<void> | undefined {
+    if (this.kept >= REJECTED_ROWS_KEPT) return undefined;
     this.kept++;
     const e = errors[0];
     this.buffer.push({
@@ -44,6 +52,7 @@ export class RejectedRowsStore {
       record: record.fields.map(cell).join(','),
     });
     if (this.buffer.length >= FLUSH_ROWS) this.flush();
+    return this.pending > MAX_PENDING_FLUSHES ? this.writing : undefined;
   }
 
   /** Writes what is buffered and waits for every write; rejects with the first failed one. */
@@ -57,10 +66,14 @@ export class RejectedRowsStore {
     if (this.buffer.length === 0) return;
     const rows = this.buffer;
     this.buffer = [];
+    this.pending++;
     this.writing = this.writing.then(() =>
-      this.uploads.addRejectedRows(this.uploadId, rows).catch((err: Error) => {
-        this.failure ??= err;
-      }),
+      this.uploads
+        .addRejectedRows(this.uploadId, rows)
+        .catch((err: Error) => {
+          this.failure ??= err;
+        })
+        .finally(() => this.pending--),
     );
   }
 }

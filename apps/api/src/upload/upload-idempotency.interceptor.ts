@@ -6,7 +6,6 @@ import {
   FingerprintStrategy,
   IdempotencyInterceptor,
 } from '../idempotency/idempotency.interceptor';
-import { lingeringCloseAfterResponse } from './upload-source';
 import { prefersAsync, UploadService } from './upload.service';
 
 /**
@@ -33,7 +32,7 @@ class StreamedBodyFingerprint implements FingerprintStrategy {
 
   /** 409 before the body was read: hang up on the rest of it. */
   refused(req: Request): void {
-    lingeringCloseAfterResponse(req);
+    this.uploads.hangUpAfterAnswer(req);
   }
 
   private params(req: Request): string {

@@ -1,9 +1,9 @@
-import { AppError, onPastDeadline } from '@app/common';
+import { AppError, continueReading, lingerAfterAnswer, onPastDeadline } from '@app/common';
 import busboy from 'busboy';
 import type { Request } from 'express';
 import { createHash, Hash } from 'node:crypto';
-import type { Socket } from 'node:net';
 import { PassThrough, Readable, Transform, TransformCallback } from 'node:stream';
+import { createGunzip } from 'node:zlib';
 
 /** The client went away before the body was complete. */
 export class ClientAbortedError extends Error {
@@ -24,23 +24,13 @@ export function payloadTooLarge(limit: number): AppError {
   );
 }
 
-/** How long an over-limit client may keep sending (discarded) after its 413 before we hang up. */
-const LINGER_MS = 2000;
-
 /**
- * After a 413 the client is usually still sending. Closing the socket outright while its bytes
- * are unread makes the kernel answer with a reset, and many clients then lose the 413 itself.
- * So: finish the response, half-close (FIN), discard whatever still arrives without parsing it,
- * and hang up after LINGER_MS at most.
+ * Hangs up on a client once its answer is sent, letting it finish sending first (see
+ * lingerAfterAnswer): up to `limit` more bytes are discarded, so a client that reads only after
+ * sending a file of up to twice the limit still gets its answer.
  */
-export function lingeringCloseAfterResponse(req: Request): void {
-  const socket = req.socket as Socket & { destroySoon?: () => void };
-  socket.destroySoon = () => {
-    socket.end();
-    req.resume();
-    socket.resume();
-    setTimeout(() => socket.destroy(), LINGER_MS).unref();
-  };
+export function lingeringCloseAfterResponse(req: Request, limit: number): void {
+  lingerAfterAnswer(req, limit);
 }
 
 const isTooLarge = (err: unknown): boolean =>
@@ -78,6 +68,7 @@ export class ByteLimit extends Transform {
 }
 
 export interface UploadSource {
+  /** The file's bytes as the parser reads them (decompressed when gzipped), behind the limit. */
   stream: ByteLimit;
   fileName?: string;
   declaredBytes?: number;
@@ -90,55 +81,127 @@ const RAW_TYPES = [
   'application/vnd.ms-excel',
   'text/tab-separated-values',
 ];
+const GZIP_TYPES = ['application/gzip', 'application/x-gzip'];
+
+/** Room for the multipart envelope (boundaries, part headers, small fields) around the file. */
+const MULTIPART_ENVELOPE_BYTES = 1024 * 1024;
+
+function unsupported(detail: string): AppError {
+  return new AppError('UNSUPPORTED_MEDIA_TYPE', detail);
+}
+
+/**
+ * Refusals that need none of the body: they are answered before `100 Continue` (a client that
+ * asked for one sends nothing) and before any upload is recorded.
+ */
+function refuseBeforeReading(req: Request, limit: number): void {
+  const declared = Number(req.headers['content-length']);
+  const multipart = req.is('multipart/form-data') !== false;
+  const room = multipart ? limit + MULTIPART_ENVELOPE_BYTES : limit;
+  if (Number.isFinite(declared) && declared > room) throw payloadTooLarge(limit);
+  if (multipart) return;
+  if (req.is(['application/json', '+json'])) {
+    throw unsupported(
+      'This route takes a CSV file: multipart/form-data (field "file") or a text/csv body. To write bars as JSON, POST them to /api/v1/data.',
+    );
+  }
+  if (!req.is([...RAW_TYPES, ...GZIP_TYPES])) {
+    throw unsupported('Send the CSV as multipart/form-data (field "file") or as a text/csv body.');
+  }
+  const encoding = String(req.headers['content-encoding'] ?? 'identity').toLowerCase();
+  if (encoding !== 'identity' && encoding !== 'gzip' && encoding !== 'x-gzip') {
+    throw unsupported(`Content-Encoding ${encoding} is not supported; send gzip or no encoding.`);
+  }
+}
+
+const isGzipped = (type: string | undefined, name: string | undefined): boolean =>
+  GZIP_TYPES.includes(String(type).toLowerCase()) || /\.gz$/i.test(name ?? '');
 
 /**
  * The file's bytes, from a multipart `file` field (streamed by busboy, never buffered) or a raw
- * CSV body, behind a byte limit. A disconnect part way fails the stream with ClientAbortedError.
+ * CSV body, behind the byte limit; gzip (Content-Encoding, a gzip type or a `.gz` part) goes
+ * through gunzip with the limit applied to the decompressed bytes too. A disconnect part way
+ * fails the stream with ClientAbortedError.
  */
 export async function openUploadSource(req: Request, limit: number): Promise<UploadSource> {
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit && !req.is('multipart/form-data')) {
-    lingeringCloseAfterResponse(req);
-    throw payloadTooLarge(limit);
+  try {
+    refuseBeforeReading(req, limit);
+  } catch (err) {
+    lingeringCloseAfterResponse(req, limit);
+    throw err;
   }
-  const counted = new ByteLimit(limit);
-  counted.once('error', (err) => {
-    if (isTooLarge(err)) lingeringCloseAfterResponse(req);
+  continueReading(req);
+  let input: Readable;
+  let fileName: string | undefined;
+  let gzip: boolean;
+  if (req.is('multipart/form-data')) {
+    const file = await firstFilePart(req, limit);
+    input = file.stream;
+    fileName = file.name;
+    gzip = isGzipped(file.type, file.name);
+  } else {
+    input = req;
+    const encoding = String(req.headers['content-encoding'] ?? '').toLowerCase();
+    gzip =
+      encoding === 'gzip' || encoding === 'x-gzip' || isGzipped(req.headers['content-type'], '');
+  }
+  const stream = limited(req, input, limit, gzip);
+  stream.once('error', (err) => {
+    if (isTooLarge(err)) lingeringCloseAfterResponse(req, limit);
   });
   const abort = (): void => {
-    if (!req.complete) counted.destroy(new ClientAbortedError());
+    if (!req.complete) stream.destroy(new ClientAbortedError());
   };
   req.once('close', abort);
   // Past the request's time budget: stop reading (the ingest then stops) and hang up on the rest.
   const stopListening = onPastDeadline((reason) => {
-    if (!req.complete) lingeringCloseAfterResponse(req);
-    counted.destroy(reason as Error);
+    if (!req.complete) lingeringCloseAfterResponse(req, limit);
+    stream.destroy(reason as Error);
   });
-  counted.once('close', () => {
+  stream.once('close', () => {
     req.off('close', abort);
     stopListening();
   });
-
-  if (req.is('multipart/form-data')) {
-    const file = await firstFilePart(req, limit);
-    file.stream.pipe(counted);
-    file.stream.once('error', (err: Error) =>
-      counted.destroy(req.complete ? err : new ClientAbortedError()),
-    );
-    return { stream: counted, fileName: file.name, declaredBytes: undefined };
-  }
-  if (!req.is(RAW_TYPES)) {
-    throw new AppError(
-      'UNSUPPORTED_MEDIA_TYPE',
-      'Send the CSV as multipart/form-data (field "file") or as a text/csv body.',
-    );
-  }
-  req.pipe(counted);
-  req.once('error', (err: Error) => counted.destroy(req.complete ? err : new ClientAbortedError()));
-  return { stream: counted, declaredBytes: Number.isFinite(declared) ? declared : undefined };
+  const declared = Number(req.headers['content-length']);
+  return {
+    stream,
+    fileName,
+    declaredBytes:
+      gzip || fileName !== undefined || !Number.isFinite(declared) ? undefined : declared,
+  };
 }
 
-function firstFilePart(req: Request, limit: number): Promise<{ stream: Readable; name?: string }> {
+/**
+ * `input` behind the limit, counted; gzipped input is counted as received and again as
+ * decompressed (a small bomb must not expand past the limit). Errors of every stage end the
+ * returned stream: the limit's as 413, a corrupt gzip stream as 415, a cut request as an abort.
+ */
+function limited(req: Request, input: Readable, limit: number, gzip: boolean): ByteLimit {
+  const out = new ByteLimit(limit);
+  const fail = (err: Error): void => {
+    out.destroy(err instanceof AppError || req.complete ? err : new ClientAbortedError());
+  };
+  input.once('error', fail);
+  // Once the reader is gone, what still arrives is discarded, not buffered behind a stalled pipe.
+  out.once('close', () => input.unpipe());
+  if (!gzip) {
+    input.pipe(out);
+    return out;
+  }
+  const received = new ByteLimit(limit);
+  const gunzip = createGunzip();
+  received.once('error', fail);
+  gunzip.once('error', () =>
+    fail(unsupported('The gzip stream is corrupt or truncated; nothing after the break was read.')),
+  );
+  input.pipe(received).pipe(gunzip).pipe(out);
+  return out;
+}
+
+function firstFilePart(
+  req: Request,
+  limit: number,
+): Promise<{ stream: Readable; name?: string; type?: string }> {
   return new Promise((resolve, reject) => {
     let parser: busboy.Busboy;
     try {
@@ -161,7 +224,7 @@ function firstFilePart(req: Request, limit: number): Promise<{ stream: Readable;
       const out = new PassThrough();
       stream.on('limit', () => out.destroy(payloadTooLarge(limit)));
       stream.pipe(out);
-      resolve({ stream: out, name: info.filename });
+      resolve({ stream: out, name: info.filename, type: info.mimeType });
     });
     parser.on('error', (err: Error) =>
       reject(

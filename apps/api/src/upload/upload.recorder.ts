@@ -67,7 +67,11 @@ export class UploadRun {
 
   /** The file was read to its end: completed, or failed when atomic met failed rows. */
   async completed(report: CsvIngestReport, bytesRead: number): Promise<RecordedOutcome> {
-    const rejectedAtomically = this.options.atomic && !this.options.dryRun && report.failed > 0;
+    // One rule with POST /api/v1/data: a write that wrote nothing because rows failed is a 422
+    // (atomic, or every row failed); a dry run is a report either way.
+    const written = report.inserted + report.updated + report.skipped;
+    const rejectedAtomically =
+      !this.options.dryRun && report.failed > 0 && (this.options.atomic || written === 0);
     const status = rejectedAtomically ? 'failed' : 'completed';
     const durationMs = this.durationMs;
     await this.finish({
@@ -79,7 +83,9 @@ export class UploadRun {
       errors: report.errors,
       errorsTruncated: report.errorsTruncated,
       message: rejectedAtomically
-        ? `${report.failed} row(s) failed; atomic=true, so nothing was written`
+        ? this.options.atomic
+          ? `${report.failed} row(s) failed; atomic=true, so nothing was written`
+          : `every row failed (${report.failed}); nothing was written`
         : undefined,
       durationMs,
     });

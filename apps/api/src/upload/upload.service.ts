@@ -1,5 +1,5 @@
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { AppError, NotFoundError } from '@app/common';
+import { AppError, detachedFromRequest, NotFoundError } from '@app/common';
 import { UploadRecord, UploadsRepository } from '@app/database';
 import {
   CsvFormatError,
@@ -19,7 +19,7 @@ import type { Readable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { ListUploadsQueryDto, UploadQueryDto } from './dto/upload.query.dto';
 import { RejectedRowsStore, rejectedRowsCsv } from './rejected-rows.store';
-import { ByteLimit, openUploadSource } from './upload-source';
+import { ByteLimit, lingeringCloseAfterResponse, openUploadSource } from './upload-source';
 import { UploadJobs } from './upload.jobs';
 import { ShutdownInterruption, UploadRecorder, UploadRun } from './upload.recorder';
 import { identityOf } from '../security/client-identity';
@@ -96,7 +96,7 @@ export function toView(u: UploadRecord, withErrors = true): UploadView {
 
 type IngestSettings = Pick<
   CsvIngestOptions,
-  'onConflict' | 'atomic' | 'dryRun' | 'symbol' | 'dateFormat'
+  'onConflict' | 'atomic' | 'dryRun' | 'symbol' | 'dateFormat' | 'decimal'
 >;
 
 /**
@@ -137,6 +137,24 @@ export class UploadService implements OnApplicationBootstrap {
   }
 
   async upload(req: Request, query: UploadQueryDto): Promise<UploadReport | UploadAccepted> {
+    try {
+      return await this.receive(req, query);
+    } catch (err) {
+      // Answered before the client finished sending: let it finish, then hang up.
+      if (!req.complete) this.hangUpAfterAnswer(req);
+      throw err;
+    }
+  }
+
+  /** For an answer given before the body was read: the client may finish sending, then the connection closes. */
+  hangUpAfterAnswer(req: Request): void {
+    lingeringCloseAfterResponse(req, this.config.http.uploadMaxBytes);
+  }
+
+  private async receive(
+    req: Request,
+    query: UploadQueryDto,
+  ): Promise<UploadReport | UploadAccepted> {
     const source = await openUploadSource(req, this.config.http.uploadMaxBytes);
     if (this.hashed.has(req)) this.hashed.set(req, source.stream.hashing());
     const settings: IngestSettings = {
@@ -145,6 +163,7 @@ export class UploadService implements OnApplicationBootstrap {
       dryRun: query.dryRun,
       symbol: query.symbol,
       dateFormat: query.dateFormat,
+      decimal: query.decimal,
     };
     const isAsync = query.async || prefersAsync(req);
     const record = {
@@ -177,7 +196,7 @@ export class UploadService implements OnApplicationBootstrap {
         started,
       );
       await run.failed(err, source.stream.bytes);
-      throw err;
+      throw await this.toHttpError(run.id, err);
     }
     const bytes = source.stream.bytes;
     const run = await this.recorder.start({ ...record, status: 'queued', bytesTotal: bytes });
@@ -187,7 +206,7 @@ export class UploadService implements OnApplicationBootstrap {
         this.runAsync(run, spoolStream, bytes, settings).finally(() => rm(spool, { force: true })),
       () => spoolStream.destroy(new ShutdownInterruption()),
     );
-    return { uploadId: run.id, status: 'queued', statusUrl: `/api/v1/uploads/${run.id}` };
+    return { uploadId: run.id, status: 'queued', statusUrl: statusUrlOf(run.id) };
   }
 
   /** Reads the request's file to its end, hashing it, and writes nothing (idempotent replays). */
@@ -261,12 +280,16 @@ export class UploadService implements OnApplicationBootstrap {
     stream: ByteLimit,
     settings: IngestSettings,
   ): Promise<UploadReport> {
-    let report: CsvIngestReport;
+    let report: CsvIngestReport | undefined;
     try {
       report = await this.ingest(run, stream, settings);
+      // The parser may stop early (a line over 4 MiB ends the file): the limit counts the bytes
+      // received, not the lines parsed, so the rest is read (and discarded) before answering.
+      await readToEnd(stream);
     } catch (err) {
-      await run.failed(err, stream.bytes);
-      throw this.toHttpError(err);
+      const failure = report ? new IngestInterruptedError(err, report) : err;
+      await run.failed(failure, stream.bytes);
+      throw await this.toHttpError(run.id, failure);
     }
     const outcome = await run.completed(report, stream.bytes);
     const body: UploadReport = {
@@ -280,8 +303,13 @@ export class UploadService implements OnApplicationBootstrap {
       const { errors, ...counts } = body;
       throw new AppError(
         'ROWS_REJECTED',
-        `${report.failed} of ${report.rows} rows are invalid; atomic=true, so nothing was written.`,
-        { errors, extensions: { ...counts, uploadStatus: 'failed' } },
+        settings.atomic
+          ? `${report.failed} of ${report.rows} rows are invalid; atomic=true, so nothing was written.`
+          : `None of the ${report.rows} rows could be written; the errors say why.`,
+        {
+          errors,
+          extensions: { ...counts, statusUrl: statusUrlOf(run.id), uploadStatus: 'failed' },
+        },
       );
     }
     return body;
@@ -315,26 +343,89 @@ export class UploadService implements OnApplicationBootstrap {
     }
   }
 
-  private toHttpError(err: unknown): unknown {
+  /**
+   * The answer for an upload that stopped: its problem carries the upload's id and what the
+   * upload record says was committed (the batches commit with their counts, so that is exact:
+   * a 413 or a timeout never hides written rows).
+   */
+  private async toHttpError(id: string, err: unknown): Promise<unknown> {
     const cause = err instanceof IngestInterruptedError ? err.cause : err;
-    if (cause instanceof CsvHeaderError) {
-      return new AppError('INVALID_CSV_HEADER', cause.message, {
-        errors: cause.missing.map((c) => ({
-          field: c,
-          message: `required column "${c}" is missing`,
-        })),
-        extensions: { missing: cause.missing, found: cause.found },
-      });
-    }
-    if (cause instanceof CsvFormatError) {
-      return cause.problem === 'EMPTY_FILE'
-        ? new AppError('EMPTY_FILE', cause.message)
-        : new AppError('UNSUPPORTED_MEDIA_TYPE', cause.message);
-    }
-    return cause;
+    const problem = problemOf(cause);
+    if (!problem) return cause;
+    const upload = await detachedFromRequest(() => this.uploads.findById(id));
+    const committed = {
+      rows: upload?.rows ?? 0,
+      inserted: upload?.inserted ?? 0,
+      updated: upload?.updated ?? 0,
+      skipped: upload?.skipped ?? 0,
+      failed: upload?.failed ?? 0,
+    };
+    const written = committed.inserted + committed.updated + committed.skipped;
+    const detail =
+      problem.code === 'PAYLOAD_TOO_LARGE'
+        ? `${problem.detail} ${written ? `${written} row(s) were committed before the limit was reached (inserted ${committed.inserted}, updated ${committed.updated}, skipped ${committed.skipped}); the upload record at statusUrl says the same.` : 'Nothing was written.'}`
+        : problem.detail;
+    return new AppError(problem.code, detail, {
+      ...problem.options,
+      extensions: {
+        ...problem.options.extensions,
+        uploadId: id,
+        statusUrl: statusUrlOf(id),
+        uploadStatus: upload?.status ?? 'failed',
+        ...committed,
+      },
+    });
   }
 
   private spoolPath(id: string): string {
     return join(this.config.http.uploadDir, `${id}.csv`);
   }
+}
+
+const statusUrlOf = (id: string): string => `/api/v1/uploads/${id}`;
+
+/** The parser's and the source's errors, as the problems the client sees. */
+function problemOf(cause: unknown): AppError | undefined {
+  if (cause instanceof AppError) return cause;
+  if (cause instanceof CsvHeaderError) {
+    return new AppError('INVALID_CSV_HEADER', cause.message, {
+      errors: cause.missing.map((c) => ({
+        field: c,
+        message: `required column "${c}" is missing`,
+      })),
+      extensions: { missing: cause.missing, found: cause.found },
+    });
+  }
+  if (cause instanceof CsvFormatError) {
+    const code =
+      cause.problem === 'EMPTY_FILE'
+        ? 'EMPTY_FILE'
+        : cause.problem === 'UNREADABLE_HEADER'
+          ? 'INVALID_CSV_HEADER'
+          : 'UNSUPPORTED_MEDIA_TYPE';
+    return new AppError(code, cause.message);
+  }
+  return undefined;
+}
+
+/** Reads what is left of a stream, discarding it; rejects with the stream's error. */
+function readToEnd(stream: Readable): Promise<void> {
+  if (stream.readableEnded) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const drain = (): void => {
+      while (stream.read() !== null);
+    };
+    stream.on('readable', drain);
+    finished(stream, { writable: false }).then(
+      () => {
+        stream.off('readable', drain);
+        resolve();
+      },
+      (err: Error) => {
+        stream.off('readable', drain);
+        reject(err);
+      },
+    );
+    drain();
+  });
 }

@@ -61,7 +61,7 @@ export interface paths {
         };
         /**
          * Export bars as CSV or NDJSON (streamed)
-         * @description Every bar of the selection (no filter = every bar), ordered by symbol then date, streamed from a database cursor in constant memory; gzip when asked (Accept-Encoding). A transfer that fails part way is cut (no terminating chunk), never ended cleanly: see docs/API.md, "Export".
+         * @description Every bar of the selection (no filter = every bar), ordered by symbol then date, streamed from a database cursor in constant memory; gzip when asked (Accept-Encoding). At most EXPORT_MAX_CONCURRENT run at once: one more gets 503 EXPORTS_BUSY with Retry-After. A transfer that fails part way is cut (no terminating chunk), never ended cleanly: see docs/API.md, "Export".
          */
         get: operations["HistoricalData_export"];
         put?: never;
@@ -491,7 +491,7 @@ export interface components {
              * @example VALIDATION_ERROR
              * @enum {string}
              */
-            code: "VALIDATION_ERROR" | "INVALID_JSON" | "INVALID_CURSOR" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "NOT_ACCEPTABLE" | "ALREADY_EXISTS" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "ROWS_REJECTED" | "INVALID_CSV_HEADER" | "EMPTY_FILE" | "INTERNAL_ERROR" | "DATABASE_UNAVAILABLE" | "NOT_READY" | "REQUEST_TIMEOUT" | "OVERLOADED" | "UNAUTHENTICATED" | "FORBIDDEN" | "RATE_LIMITED" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_IN_PROGRESS";
+            code: "VALIDATION_ERROR" | "INVALID_JSON" | "INVALID_CURSOR" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "NOT_ACCEPTABLE" | "ALREADY_EXISTS" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "ROWS_REJECTED" | "INVALID_CSV_HEADER" | "EMPTY_FILE" | "INTERNAL_ERROR" | "DATABASE_UNAVAILABLE" | "NOT_READY" | "REQUEST_TIMEOUT" | "OVERLOADED" | "EXPORTS_BUSY" | "UNAUTHENTICATED" | "FORBIDDEN" | "RATE_LIMITED" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_IN_PROGRESS";
             /** @example Invalid value for: limit. */
             detail: string;
             errors?: components["schemas"]["ProblemFieldErrorDto"][];
@@ -685,6 +685,11 @@ export interface components {
              * @enum {string}
              */
             dateFormat?: "MM/DD/YYYY" | "DD/MM/YYYY";
+            /**
+             * @example ,
+             * @enum {string}
+             */
+            decimal?: "." | "," | "auto";
             /** @example false */
             dryRun: boolean;
             /**
@@ -1240,7 +1245,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description DATABASE_UNAVAILABLE: Database unavailable */
+            /** @description EXPORTS_BUSY: Too many exports running; DATABASE_UNAVAILABLE: Database unavailable */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1264,6 +1269,11 @@ export interface operations {
                 symbol?: string;
                 /** @description How to read slash dates: MM/DD/YYYY (default) or DD/MM/YYYY. */
                 dateFormat?: "MM/DD/YYYY" | "DD/MM/YYYY";
+                /**
+                 * @description Decimal separator of the file's numbers: `.` (default), `,` (1469,25 or 1.469,25) or `auto`
+                 *     (a lone comma is decimal; with both, the last one). Semicolon files default to `auto`.
+                 */
+                decimal?: "." | "," | "auto";
                 /** @description Process in the background: 202 with a status URL (same as `Prefer: respond-async`). */
                 async?: boolean;
             };

@@ -86,6 +86,8 @@ export class UploadOptionsDto {
   symbol?: string;
   @ApiPropertyOptional({ enum: ['MM/DD/YYYY', 'DD/MM/YYYY'], example: 'MM/DD/YYYY' })
   dateFormat?: string;
+  @ApiPropertyOptional({ enum: ['.', ',', 'auto'], example: ',' })
+  decimal?: string;
 }
 
 export class UploadProgressDto {

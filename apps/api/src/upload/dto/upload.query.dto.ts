@@ -1,4 +1,4 @@
-import { SYMBOL_PATTERN } from '@app/ingest';
+import { DECIMAL_SEPARATORS, DecimalSeparator, SYMBOL_PATTERN } from '@app/ingest';
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
@@ -25,6 +25,15 @@ export class UploadQueryDto extends WriteBarsQueryDto {
   @IsOptional()
   @IsIn(['MM/DD/YYYY', 'DD/MM/YYYY'], { message: 'dateFormat must be MM/DD/YYYY or DD/MM/YYYY' })
   dateFormat?: 'MM/DD/YYYY' | 'DD/MM/YYYY';
+
+  /**
+   * Decimal separator of the file's numbers: `.` (default), `,` (1469,25 or 1.469,25) or `auto`
+   * (a lone comma is decimal; with both, the last one). Semicolon files default to `auto`.
+   */
+  @ApiPropertyOptional({ enum: DECIMAL_SEPARATORS, example: ',' })
+  @IsOptional()
+  @IsIn(DECIMAL_SEPARATORS, { message: 'decimal must be ".", "," or "auto"' })
+  decimal?: DecimalSeparator;
 
   /** Process in the background: 202 with a status URL (same as `Prefer: respond-async`). */
   @ApiPropertyOptional({ example: false })
