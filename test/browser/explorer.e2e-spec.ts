@@ -416,6 +416,95 @@ const canvasDrawn = `(() => {
   });
 });
 
+(availability.run && !availability.reason ? describe : describe.skip)(
+  'data explorer: refusals a key can meet (403, 429) shown as the problem says',
+  () => {
+    const READ_KEY = 'browser-read-key-0000001';
+    const WRITE_KEY = 'browser-write-key-000001';
+    const server = new ServerProcess();
+    const dir = mkdtempSync(join(tmpdir(), 'hd-browser-refusals-'));
+    let browser: Browser;
+    const GOOD_FILE = 'symbol,date,open,high,low,close,volume\nFFF,2024-01-02,10,11,9,10.5,1000\n';
+
+    beforeAll(async () => {
+      // Real refusals from the server: a read-only key, and one upload a minute per client.
+      await server.start(
+        {
+          DATABASE_URL: `sqlite:${join(dir, 'refusals.sqlite')}`,
+          API_KEYS: `viewer:${READ_KEY}:read,etl:${WRITE_KEY}:write`,
+          RATE_LIMIT_ENABLED: 'true',
+          RATE_LIMIT_UPLOADS: '1',
+          ...QUIET_MACHINE_NOT_ASSUMED,
+          LOG_LEVEL: 'warn',
+          OTEL_SDK_DISABLED: 'true',
+        },
+        START_TIMEOUT_MS,
+      );
+      browser = await launch(1280, 900);
+      await browser.page.goto(`${server.url}/`);
+      await browser.page.locator('#symbols-empty').waitFor();
+    });
+
+    afterAll(async () => {
+      await browser?.close();
+      await server.terminate();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    afterEach(() => expect(browser.errors.splice(0)).toEqual([]));
+
+    /** Uses `key`, sends GOOD_FILE; answers the upload's response (status, problem detail). */
+    async function upload(key: string): Promise<{ status: number; detail?: string }> {
+      const { page } = browser;
+      await page.fill('#api-key', key);
+      await page.press('#api-key', 'Enter');
+      await page.setInputFiles('#upload-file', {
+        name: 'fff.csv',
+        mimeType: 'text/csv',
+        buffer: Buffer.from(GOOD_FILE),
+      });
+      const answered = page.waitForResponse((r) => r.url().includes('/api/v1/data/upload'));
+      await page.click('#upload-submit');
+      const res = await answered;
+      const body = (await res.json()) as { detail?: string };
+      return { status: res.status(), detail: body.detail };
+    }
+
+    it('a read-only key uploading: the 403 problem detail, and what it means', async () => {
+      browser.expect(/status of 403/);
+      const res = await upload(READ_KEY);
+      expect(res.status).toBe(403);
+      expect(res.detail).toBeTruthy();
+      const message = browser.page.locator('#message[role="alert"]');
+      await message.waitFor();
+      expect(await message.innerText()).toBe(`${res.detail} This key's role does not allow it.`);
+      expect(await browser.page.isHidden('#upload-progress')).toBe(true);
+      browser.expect(undefined);
+    });
+
+    it('past the upload rate limit: the 429 problem detail, and to wait', async () => {
+      const first = await upload(WRITE_KEY);
+      expect(first.status).toBe(200);
+      await browser.page.locator('#upload-phase', { hasText: 'Done' }).waitFor();
+      // The new symbol is charted (that view's refresh clears the message line first).
+      await browser.page.locator('#chart[data-symbol="FFF"][data-candles="1"]').waitFor();
+
+      browser.expect(/status of 429/);
+      const second = await upload(WRITE_KEY);
+      expect(second.status).toBe(429);
+      expect(second.detail).toBeTruthy();
+      const message = browser.page.locator('#message[role="alert"]');
+      await message.waitFor();
+      expect(await message.innerText()).toBe(
+        `${second.detail} Too many requests: wait a moment and try again.`,
+      );
+      // The button is usable again (the next minute's upload is the user's to try).
+      expect(await browser.page.isEnabled('#upload-submit')).toBe(true);
+      browser.expect(undefined);
+    });
+  },
+);
+
 /** What one page load waited on, in ms after navigation start (the page's performance entries). */
 interface FirstRender {
   /** The "hd:first-render" mark: the frame in which the first symbol's candles were painted. */
