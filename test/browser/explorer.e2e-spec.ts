@@ -1,5 +1,5 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ServerProcess } from '../e2e/support/server-process';
 import {
@@ -416,24 +416,193 @@ const canvasDrawn = `(() => {
   });
 });
 
+(availability.run && !availability.reason ? describe : describe.skip)(
+  'data explorer: refusals a key can meet (403, 429) shown as the problem says',
+  () => {
+    const READ_KEY = 'browser-read-key-0000001';
+    const WRITE_KEY = 'browser-write-key-000001';
+    const server = new ServerProcess();
+    const dir = mkdtempSync(join(tmpdir(), 'hd-browser-refusals-'));
+    let browser: Browser;
+    const GOOD_FILE = 'symbol,date,open,high,low,close,volume\nFFF,2024-01-02,10,11,9,10.5,1000\n';
+
+    beforeAll(async () => {
+      // Real refusals from the server: a read-only key, and one upload a minute per client.
+      await server.start(
+        {
+          DATABASE_URL: `sqlite:${join(dir, 'refusals.sqlite')}`,
+          API_KEYS: `viewer:${READ_KEY}:read,etl:${WRITE_KEY}:write`,
+          RATE_LIMIT_ENABLED: 'true',
+          RATE_LIMIT_UPLOADS: '1',
+          ...QUIET_MACHINE_NOT_ASSUMED,
+          LOG_LEVEL: 'warn',
+          OTEL_SDK_DISABLED: 'true',
+        },
+        START_TIMEOUT_MS,
+      );
+      browser = await launch(1280, 900);
+      await browser.page.goto(`${server.url}/`);
+      await browser.page.locator('#symbols-empty').waitFor();
+    });
+
+    afterAll(async () => {
+      await browser?.close();
+      await server.terminate();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    afterEach(() => expect(browser.errors.splice(0)).toEqual([]));
+
+    /** Uses `key`, sends GOOD_FILE; answers the upload's response (status, problem detail). */
+    async function upload(key: string): Promise<{ status: number; detail?: string }> {
+      const { page } = browser;
+      await page.fill('#api-key', key);
+      await page.press('#api-key', 'Enter');
+      await page.setInputFiles('#upload-file', {
+        name: 'fff.csv',
+        mimeType: 'text/csv',
+        buffer: Buffer.from(GOOD_FILE),
+      });
+      const answered = page.waitForResponse((r) => r.url().includes('/api/v1/data/upload'));
+      await page.click('#upload-submit');
+      const res = await answered;
+      const body = (await res.json()) as { detail?: string };
+      return { status: res.status(), detail: body.detail };
+    }
+
+    it('a read-only key uploading: the 403 problem detail, and what it means', async () => {
+      browser.expect(/status of 403/);
+      const res = await upload(READ_KEY);
+      expect(res.status).toBe(403);
+      expect(res.detail).toBeTruthy();
+      const message = browser.page.locator('#message[role="alert"]');
+      await message.waitFor();
+      expect(await message.innerText()).toBe(`${res.detail} This key's role does not allow it.`);
+      expect(await browser.page.isHidden('#upload-progress')).toBe(true);
+      browser.expect(undefined);
+    });
+
+    it('past the upload rate limit: the 429 problem detail, and to wait', async () => {
+      const first = await upload(WRITE_KEY);
+      expect(first.status).toBe(200);
+      await browser.page.locator('#upload-phase', { hasText: 'Done' }).waitFor();
+      // The new symbol is charted (that view's refresh clears the message line first).
+      await browser.page.locator('#chart[data-symbol="FFF"][data-candles="1"]').waitFor();
+
+      browser.expect(/status of 429/);
+      const second = await upload(WRITE_KEY);
+      expect(second.status).toBe(429);
+      expect(second.detail).toBeTruthy();
+      const message = browser.page.locator('#message[role="alert"]');
+      await message.waitFor();
+      expect(await message.innerText()).toBe(
+        `${second.detail} Too many requests: wait a moment and try again.`,
+      );
+      // The button is usable again (the next minute's upload is the user's to try).
+      expect(await browser.page.isEnabled('#upload-submit')).toBe(true);
+      browser.expect(undefined);
+    });
+  },
+);
+
+/** What one page load waited on, in ms after navigation start (the page's performance entries). */
 interface FirstRender {
+  /** The "hd:first-render" mark: the frame in which the first symbol's candles were painted. */
   firstRenderMs: number;
   candles: number;
-  symbolsUncachedMs: number;
-  symbolsMedianMs: number;
+  /** index.html and the page's first chunk (JS + CSS) received. */
+  shellMs: number;
+  /** GET /api/v1/symbols: sent, answered (end of body). */
+  symbols: [number, number];
+  /** The first chart's bars (the export as CSV): sent, answered. */
+  bars: [number, number];
+  /** lightweight-charts' chunk received. */
+  chartChunkMs: number;
+  /** CPU time of the page's main thread up to the mark (DevTools' TaskDuration, thread ticks). */
+  mainThreadCpuMs: number;
   assetBytes: number;
 }
 
-/** A fresh server on a seeded SQLite file and a fresh browser: the page's first render. */
+const median = (values: number[]): number =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+/**
+ * One first visit: a fresh chromium profile (nothing cached), `/` opened, and nothing asked of
+ * the page until the mark is set (a playwright locator would inject its script and poll while
+ * the page works), then its resource timings read.
+ */
+async function firstVisit(url: string): Promise<FirstRender> {
+  const browser = await launch(1280, 900);
+  try {
+    const { page } = browser;
+    const cdp = await browser.context.newCDPSession(page);
+    await cdp.send('Performance.enable', { timeDomain: 'threadTicks' });
+    await page.goto(url);
+    await page
+      .evaluate(
+        `new Promise((resolve, reject) => {
+          const until = Date.now() + 60000;
+          const check = () => performance.getEntriesByName('hd:first-render').length ? resolve()
+            : Date.now() > until ? reject(new Error('no first render in 60 s')) : setTimeout(check, 25);
+          check();
+        })`,
+      )
+      .catch(async (err: Error) => {
+        const shown = await page.innerText('body').catch(() => '');
+        throw new Error(
+          `${err.message}\nconsole: ${browser.errors.join('\n')}\npage: ${shown.slice(0, 600)}`,
+        );
+      });
+    const { metrics } = await cdp.send('Performance.getMetrics');
+    await page.waitForFunction(canvasDrawn);
+    expect(browser.errors).toEqual([]);
+    const timings = await page.evaluate<
+      { name: string; start: number; end: number; bytes: number }[]
+    >(
+      `performance.getEntriesByType('resource').map((r) => ({ name: r.name, start: r.startTime, end: r.responseEnd, bytes: r.encodedBodySize }))`,
+    );
+    const entry = (part: string) => {
+      const found = timings.find((t) => t.name.includes(part));
+      if (!found)
+        throw new Error(`no request for ${part}: ${timings.map((t) => t.name).join(', ')}`);
+      return found;
+    };
+    const assets = timings.filter((t) => t.name.includes('/assets/'));
+    const symbols = entry('/api/v1/symbols?');
+    const bars = entry('/api/v1/data/export?');
+    return {
+      firstRenderMs: await page.evaluate<number>(
+        `performance.getEntriesByName('hd:first-render')[0].startTime`,
+      ),
+      candles: Number(await page.getAttribute('#chart', 'data-candles')),
+      shellMs: Math.max(...assets.filter((t) => !t.name.includes('/chart-')).map((t) => t.end)),
+      symbols: [symbols.start, symbols.end],
+      bars: [bars.start, bars.end],
+      chartChunkMs: entry('/assets/chart-').end,
+      mainThreadCpuMs: 1000 * (metrics.find((m) => m.name === 'TaskDuration')?.value ?? NaN),
+      assetBytes: assets.reduce((n, t) => n + t.bytes, 0),
+    };
+  } finally {
+    await browser.close();
+  }
+}
+
+interface StoreRender {
+  visits: FirstRender[];
+  median: FirstRender;
+  symbolsUncachedMs: number;
+  symbolsMedianMs: number;
+}
+
+/** A fresh server on a seeded SQLite file; VISITS first visits, the median one by first render. */
 async function measureFirstRender(
   dir: string,
   symbols: number,
   perSymbol: number,
-): Promise<FirstRender> {
+): Promise<StoreRender> {
   const file = join(dir, `bars-${symbols}x${perSymbol}.sqlite`);
   await seedBars(file, symbols, perSymbol);
   const server = new ServerProcess();
-  let browser: Browser | undefined;
   try {
     await server.start(
       {
@@ -452,38 +621,22 @@ async function measureFirstRender(
       times.push(performance.now() - t);
     }
     const symbolsUncachedMs = times[0];
-    times.sort((a, b) => a - b);
-
-    browser = await launch(1280, 900);
-    const { page } = browser;
-    await page.goto(`${server.url}/`);
-    await page
-      .locator('#chart[data-candles]')
-      .waitFor({ timeout: 120_000 })
-      .catch(async (err: Error) => {
-        const shown = await page.innerText('body').catch(() => '');
-        throw new Error(
-          `${err.message}\nconsole: ${browser!.errors.join('\n')}\npage: ${shown.slice(0, 600)}`,
-        );
-      });
-    await page.waitForFunction(canvasDrawn);
-    expect(browser.errors).toEqual([]);
+    const visits: FirstRender[] = [];
+    for (let i = 0; i < VISITS; i++) visits.push(await firstVisit(`${server.url}/`));
+    const m = median(visits.map((v) => v.firstRenderMs));
     return {
-      firstRenderMs: await page.evaluate<number>(
-        `performance.getEntriesByName('hd:first-render')[0].startTime`,
-      ),
-      candles: Number(await page.getAttribute('#chart', 'data-candles')),
+      visits,
+      median: visits.find((v) => v.firstRenderMs === m)!,
       symbolsUncachedMs,
-      symbolsMedianMs: times[10],
-      assetBytes: await page.evaluate<number>(
-        `performance.getEntriesByType('resource').filter((r) => r.name.includes('/assets/')).reduce((n, r) => n + r.encodedBodySize, 0)`,
-      ),
+      symbolsMedianMs: median(times),
     };
   } finally {
-    await browser?.close();
     await server.terminate();
   }
 }
+
+/** First visits per store: the median of three is less at the mercy of one scheduling hiccup. */
+const VISITS = 3;
 
 (availability.run && !availability.reason ? describe : describe.skip)(
   'data explorer: first render with 1M bars on the embedded default',
@@ -491,21 +644,36 @@ async function measureFirstRender(
     const dir = mkdtempSync(join(tmpdir(), 'hd-browser-1m-'));
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-    // Seeding 1M rows and two server starts: minutes on a busy 2-core machine.
-    it('prints the time to the first drawn chart and /symbols, beside one symbol of 5,000 bars (not asserted)', async () => {
+    // Seeding 1M rows, two server starts and six browsers: about a minute on a busy 2-core machine.
+    it('prints the time to the first drawn chart and what it waited on, beside one symbol of 5,000 bars (not asserted)', async () => {
+      const load = loadavg()[0];
       const baseline = await measureFirstRender(dir, 1, 5000);
       const million = await measureFirstRender(dir, 200, 5000);
-      const line = (name: string, m: FirstRender) =>
-        `  ${name}: first render with data ${Math.round(m.firstRenderMs)} ms after navigation (${m.candles} daily candles); GET /api/v1/symbols ${m.symbolsUncachedMs.toFixed(1)} ms uncached, median ${m.symbolsMedianMs.toFixed(1)} ms of 21; JS+CSS ${(m.assetBytes / 1024).toFixed(1)} KB gzip`;
+      const ms = (n: number) => `${Math.round(n)}`;
+      const line = (name: string, r: StoreRender) => {
+        const m = r.median;
+        return [
+          `  ${name}: first render with data ${ms(m.firstRenderMs)} ms (median of ${r.visits.map((v) => ms(v.firstRenderMs)).join(', ')}; ${m.candles} daily candles)`,
+          `    waited on: page + first chunk ${ms(m.shellMs)} → GET /api/v1/symbols ${ms(m.symbols[0])}–${ms(m.symbols[1])} → bars (export CSV) ${ms(m.bars[0])}–${ms(m.bars[1])}, chart chunk by ${ms(m.chartChunkMs)} → drawn ${ms(m.firstRenderMs)}; main thread CPU ${ms(m.mainThreadCpuMs)} ms`,
+          `    GET /api/v1/symbols by fetch: ${r.symbolsUncachedMs.toFixed(1)} ms uncached, median ${r.symbolsMedianMs.toFixed(1)} ms of 21; JS+CSS ${(m.assetBytes / 1024).toFixed(1)} KB gzip`,
+        ].join('\n');
+      };
       console.log(
         [
-          '[browser] the explorer on the embedded SQLite default (same run, same machine):',
+          `[browser] the explorer's first render on the embedded SQLite default (same run, same machine; load average ${load.toFixed(1)} → ${loadavg()[0].toFixed(1)}):`,
           line('baseline, 1 symbol x 5,000 bars', baseline),
           line('1,000,000 bars (200 symbols x 5,000)', million),
         ].join('\n'),
       );
-      expect(million.candles).toBe(5000);
-      expect(million.assetBytes).toBeLessThan(300 * 1024);
-    }, 900_000);
+      for (const r of [baseline, million]) {
+        for (const v of r.visits) {
+          expect(v.candles).toBe(5000);
+          // The bars are asked for once the symbol list is in, and drawn once they are in.
+          expect(v.bars[0]).toBeGreaterThanOrEqual(v.symbols[1]);
+          expect(v.firstRenderMs).toBeGreaterThanOrEqual(v.bars[1]);
+          expect(v.assetBytes).toBeLessThan(300 * 1024);
+        }
+      }
+    }, 600_000);
   },
 );

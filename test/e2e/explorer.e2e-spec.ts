@@ -6,6 +6,7 @@ import {
   explorerMiddleware,
   findExplorerDir,
   isExplorerPath,
+  SYMBOLS_PRELOAD,
 } from '../../apps/api/src/explorer/explorer.static';
 import { TestApp } from './support/test-app';
 
@@ -20,7 +21,9 @@ describe('the data explorer at /', () => {
   afterAll(() => t.stop());
 
   const built = findExplorerDir()!;
-  const script = () => readdirSync(join(built, 'assets')).find((f) => f.endsWith('.js'))!;
+  /** The page's entry chunk (lightweight-charts is a chunk of its own, imported from it). */
+  const script = () =>
+    readdirSync(join(built, 'assets')).find((f) => f.startsWith('index-') && f.endsWith('.js'))!;
 
   it('is built where the server looks for it', () => {
     expect(built).toBe(EXPLORER_DIRS.find((d) => d === built));
@@ -42,6 +45,15 @@ describe('the data explorer at /', () => {
 
     await t.http.get('/').set('If-None-Match', res.headers.etag).expect(304);
     await t.http.get('/index.html').expect(200);
+  });
+
+  it('index.html preloads the symbol list the page asks for first (reads need no key)', async () => {
+    const res = await t.http.get('/').expect(200);
+    expect(res.text).toMatch(SYMBOLS_PRELOAD);
+    // The very URL main.ts fetches first (fetchSymbols, page 1): anything else is a second request.
+    const link = SYMBOLS_PRELOAD.exec(res.text)![0];
+    expect(link).toContain('href="/api/v1/symbols?page=1&amp;limit=1000"');
+    expect(link).toContain('crossorigin="anonymous"');
   });
 
   it('hashed assets are cached for a year as immutable; gzip when asked', async () => {
@@ -67,6 +79,26 @@ describe('the data explorer at /', () => {
     expect(isExplorerPath('/api/v1/symbols')).toBe(false);
     expect(isExplorerPath('/docs')).toBe(false);
     expect(isExplorerPath('/assets/index-abc.js')).toBe(true);
+  });
+});
+
+describe('the data explorer when reads need a key (AUTH_READS=true)', () => {
+  const t = new TestApp('sqlite', {
+    AUTH_READS: 'true',
+    API_KEYS: 'reader:explorer-read-key-000001:read',
+  });
+  beforeAll(() => t.start());
+  afterAll(() => t.stop());
+
+  it('index.html has no keyless preload of the symbol list (the page would reuse its 401)', async () => {
+    const res = await t.http.get('/').expect(200);
+    expect(res.headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(res.headers['cache-control']).toBe('no-cache');
+    expect(res.text).toContain('<title>Historical Data Explorer</title>');
+    expect(res.text).not.toContain('rel="preload"');
+    expect(res.text).not.toMatch(SYMBOLS_PRELOAD);
+    await t.http.get('/').set('If-None-Match', res.headers.etag).expect(304);
+    await t.http.get('/index.html').expect(200);
   });
 });
 

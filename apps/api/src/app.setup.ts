@@ -19,7 +19,7 @@ import helmet from 'helmet';
 import { KeyRing, setIdentity } from './security/client-identity';
 import type { Request, Response } from 'express';
 import { LoadShedder } from './overload/load-shedder';
-import { explorerMiddleware, isExplorerPath } from './explorer/explorer.static';
+import { EXPLORER_DIRS, explorerMiddleware, isExplorerPath } from './explorer/explorer.static';
 
 /** JSON bodies: 10 000 bars with long symbols and string prices fit well inside this. */
 export const JSON_BODY_LIMIT = '20mb';
@@ -80,7 +80,7 @@ export function configureApp(app: NestExpressApplication): void {
   });
   app.set('trust proxy', config.http.trustProxy);
   // The data explorer at / (apps/web, built by `npm run build`): before Nest's routes, after gzip.
-  const explorer = explorerMiddleware();
+  const explorer = explorerMiddleware(EXPLORER_DIRS, { preloadSymbols: !config.auth.reads });
   if (explorer) app.use(explorer);
   // Not on the upload route: a CSV sent as application/json is refused there (415) unread.
   const parseJson = jsonBody(JSON_BODY_LIMIT);

@@ -12,25 +12,14 @@ import {
   UTCTimestamp,
 } from 'lightweight-charts';
 import type { Gap } from './api';
-import { candleAtOrBefore, formatInteger, formatPrice, timeToDay } from './format';
-
-/** One candle of the chart, daily or aggregated. */
-export interface Candle {
-  time: number;
-  /** The last day the candle covers (its own day for daily bars). */
-  end: string;
-  open: number;
-  high: number;
-  low: number;
-  close: number;
-  volume: number;
-}
+import { Candle, candleAtOrBefore, timeToDay } from './format';
 
 const UP = '#0f766e';
 const DOWN = '#b91c1c';
 
 /**
- * lightweight-charts: candles in the main pane, volume in a second pane below; the crosshair's
+ * lightweight-charts (a chunk of its own, imported when the first chart is due, so the page's
+ * first requests leave before this is parsed): candles in the main pane, volume in a second pane below; the crosshair's
  * values go to `onHover` (the legend); gaps are markers under the candle where they start.
  */
 export class CandleChart {
@@ -124,12 +113,5 @@ export class CandleChart {
     this.markers.setMarkers(marks);
     this.chart.timeScale().fitContent();
     this.onHover(candles[candles.length - 1]);
-  }
-
-  /** The legend's text for a candle. */
-  static describe(c: Candle, interval: string): string {
-    const day = timeToDay(c.time);
-    const period = interval === 'day' || day === c.end ? day : `${day} – ${c.end}`;
-    return `${period}  O ${formatPrice(c.open)}  H ${formatPrice(c.high)}  L ${formatPrice(c.low)}  C ${formatPrice(c.close)}  V ${formatInteger(c.volume)}`;
   }
 }

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import {
   candleAtOrBefore,
+  csvCandles,
   dayToTime,
   exportUrl,
   formatBytes,
@@ -52,6 +53,49 @@ describe('explorer helpers', () => {
   it('dayToTime and timeToDay are inverses at UTC midnight', () => {
     expect(dayToTime('1970-01-02')).toBe(86400);
     fc.assert(fc.property(day, (d) => expect(timeToDay(dayToTime(d))).toBe(d)));
+  });
+
+  it('csvCandles reads the export CSV as candles, columns found by name', () => {
+    const csv = [
+      'symbol,date,open,high,low,close,adj_close,volume',
+      'BRK.B,2024-01-02,10.5,11,9.25,10.75,,1200',
+      '^GSPC,2024-01-03,4700.1,4710,4690,4705.5,4705.5,0',
+      '',
+    ].join('\n');
+    expect(csvCandles(csv)).toEqual([
+      {
+        time: dayToTime('2024-01-02'),
+        end: '2024-01-02',
+        open: 10.5,
+        high: 11,
+        low: 9.25,
+        close: 10.75,
+        volume: 1200,
+      },
+      {
+        time: dayToTime('2024-01-03'),
+        end: '2024-01-03',
+        open: 4700.1,
+        high: 4710,
+        low: 4690,
+        close: 4705.5,
+        volume: 0,
+      },
+    ]);
+    // A reordered header still reads; an empty export is no candles; a missing column is named.
+    expect(csvCandles('date,volume,close,low,high,open\n2024-01-02,5,4,3,2,1\n')).toEqual([
+      {
+        time: dayToTime('2024-01-02'),
+        end: '2024-01-02',
+        open: 1,
+        high: 2,
+        low: 3,
+        close: 4,
+        volume: 5,
+      },
+    ]);
+    expect(csvCandles('symbol,date,open,high,low,close,adj_close,volume\n')).toEqual([]);
+    expect(() => csvCandles('symbol,date,open\n')).toThrow('The export has no "high" column.');
   });
 
   it('candleAtOrBefore finds the candle a gap starts in', () => {
