@@ -84,10 +84,11 @@ export class LoadShedder {
     res.statusCode = ERROR_STATUS.OVERLOADED;
     res.setHeader('Retry-After', '1');
     res.setHeader('Content-Type', PROBLEM_CONTENT_TYPE);
-    // A request with a body is not read: its connection closes (Node would otherwise read and
-    // drop the whole body to keep the connection). Without one the connection stays open: a
-    // refused client that retries does not pay, nor make the server pay, a new connection.
-    if (hasBody(req)) res.setHeader('Connection', 'close');
+    // The client is told to back off: it reconnects to retry, which paces a client that ignores
+    // Retry-After. Measured at 1000 connections (docs/ARCHITECTURE.md, "Performance budget"):
+    // kept alive, wrk's clients re-asked at once and the refusals (~7,000/s) took the CPU the
+    // admitted requests needed (served 100-150/s instead of ~450/s).
+    res.setHeader('Connection', 'close');
     // As every problem; a key sent in the query string never comes back.
     res.end(
       `${this.bodyStart}${JSON.stringify(detail)},"instance":${JSON.stringify(redactUrl(url))},"code":"OVERLOADED","requestId":${JSON.stringify(requestId)}}`,
@@ -104,10 +105,4 @@ export class LoadShedder {
       for (const listener of listeners) listener.call(server, req, res);
     });
   }
-}
-
-/** Whether a request announces a body (Content-Length above 0, or chunked). */
-function hasBody(req: IncomingMessage): boolean {
-  const length = req.headers['content-length'];
-  return (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined;
 }
