@@ -34,9 +34,9 @@ export function configureApp(app: NestExpressApplication): void {
   const config = app.get<AppConfig>(APP_CONFIG);
   app.useLogger(app.get(Logger));
   setMetricsRecording(config.metrics.enabled);
-  // First: an overloaded server refuses before doing any other work for the request. The lag
-  // sampler's timer is unref'd, so it never keeps the process alive.
-  app.use(new LoadShedder(config.http.overload).middleware);
+  // First, before Express: an overloaded server refuses before doing any other work for the
+  // request. The lag sampler's timer is unref'd, so it never keeps the process alive.
+  new LoadShedder(config.http.overload).guard(app.getHttpServer());
   app.use(httpMetricsMiddleware);
   app.use(
     (

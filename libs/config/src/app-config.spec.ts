@@ -135,6 +135,7 @@ describe('configuration messages: what each variable accepts', () => {
     ['REDIS_URL', 'localhost:6379', 'must be redis://[user:pass@]host:6379[/db] or rediss://...'],
     ['REDIS_KEY_PREFIX', 'a b', 'must be 1-64 letters, digits, or _ : . -'],
     ['SHUTDOWN_GRACE_MS', 'soon', 'must be a whole number of milliseconds, 0 or more'],
+    ['READ_FAST_PATH', 'sometimes', 'must be true or false (also 1/0, yes/no, on/off)'],
     ['INSTANCE_ID', 'pod one', 'must be 1-64 letters, digits, or _ : . @ -'],
     ['UPLOAD_HEARTBEAT_MS', '10', 'must be a whole number of milliseconds, 100 or more'],
     ['UPLOAD_STALE_MS', '500', 'must be a whole number of milliseconds, 1000 or more'],

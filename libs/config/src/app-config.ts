@@ -63,6 +63,11 @@ export interface AppConfig {
     shutdownGraceMs: number;
     /** Load shedding: refuse new requests past these bounds (0 = that bound is off). */
     overload: { maxInFlight: number; maxEventLoopLagMs: number };
+    /**
+     * GET /api/v1/data answered by the read fast path (same components, without Nest's per-request
+     * machinery); false = through Nest's router like every other route (READ_FAST_PATH).
+     */
+    readFastPath: boolean;
   };
   database: DatabaseConfig;
   log: { level: LogLevel; pretty: boolean };
@@ -225,6 +230,11 @@ class EnvironmentVariables {
   @Transform(toInt)
   @WholeNumber(0, undefined, 'milliseconds (0 = no bound)')
   OVERLOAD_MAX_EVENT_LOOP_LAG_MS?: number;
+
+  @IsOptional()
+  @Transform(toBool)
+  @TrueOrFalse()
+  READ_FAST_PATH?: boolean;
 
   @IsOptional()
   @Transform(toInt)
@@ -465,6 +475,7 @@ export function loadConfig(
         maxInFlight: env.OVERLOAD_MAX_IN_FLIGHT ?? 128,
         maxEventLoopLagMs: env.OVERLOAD_MAX_EVENT_LOOP_LAG_MS ?? 500,
       },
+      readFastPath: env.READ_FAST_PATH ?? true,
     },
     database: parseDatabase(
       env.DATABASE_URL,

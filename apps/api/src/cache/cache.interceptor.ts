@@ -8,7 +8,7 @@ import {
 } from '@nestjs/common';
 import { AppError, canonicalQuery, jsonText } from '@app/common';
 import type { Request, Response } from 'express';
-import { from, map, mergeMap, Observable } from 'rxjs';
+import { from, lastValueFrom, Observable } from 'rxjs';
 import { ANY_SYMBOL, EPOCH, ResponseCache } from './response-cache.service';
 import type { CachedEntry } from './response-cache.store';
 import { parseSymbolList } from '../historical-data/dto/symbols.param';
@@ -115,26 +115,29 @@ abstract class CacheInterceptor implements NestInterceptor {
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const http = context.switchToHttp();
-    const req = http.getRequest<Request>();
-    const res = http.getResponse<Response>();
-    const as = this.representation(req, res);
-    if (!this.cache.enabled)
-      return next.handle().pipe(map((body) => send(res, serialise(req, body, as), as)));
-    const key = cacheKey(req) + as.keySuffix;
-    return from(this.read(key, req)).pipe(
-      mergeMap((found) =>
-        found.entry
-          ? [send(res, found.entry, as)]
-          : next.handle().pipe(
-              mergeMap(async (body: unknown) => {
-                const entry = serialise(req, body, as);
-                const deps = found.before && (await this.stamp(body, found.symbols, found.before));
-                if (deps) await this.cache.remember(key, { ...entry, deps });
-                return send(res, entry, as);
-              }),
-            ),
+    return from(
+      this.respond(http.getRequest<Request>(), http.getResponse<Response>(), () =>
+        lastValueFrom(next.handle()),
       ),
     );
+  }
+
+  /**
+   * The body to send for this request, its headers (Content-Type, ETag, Vary) set on `res`: from
+   * the cache, or from `produce` (the route handler), serialised once and kept. Nest's interceptor
+   * and the read fast path (ListFastPath) both answer through here.
+   */
+  async respond(req: Request, res: Response, produce: () => Promise<unknown>): Promise<string> {
+    const as = this.representation(req, res);
+    if (!this.cache.enabled) return send(res, serialise(req, await produce(), as), as);
+    const key = cacheKey(req) + as.keySuffix;
+    const found = await this.read(key, req);
+    if (found.entry) return send(res, found.entry, as);
+    const body = await produce();
+    const entry = serialise(req, body, as);
+    const deps = found.before && (await this.stamp(body, found.symbols, found.before));
+    if (deps) await this.cache.remember(key, { ...entry, deps });
+    return send(res, entry, as);
   }
 
   private async read(

@@ -9,7 +9,7 @@ import {
 import { AppConfig, redactUrl } from '@app/config';
 import { httpRequestsShedTotal, recordRequest, requestsInFlight } from '@app/observability';
 import { Logger } from '@nestjs/common';
-import type { NextFunction, Request, Response } from 'express';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { isInfrastructurePath } from '../security/auth.guard';
 
 /** How often the event loop's lag is sampled. */
@@ -28,12 +28,21 @@ export type ShedReason = 'in_flight' | 'event_loop_lag';
 export class LoadShedder {
   private lagMs = 0;
   private readonly warning = new ThrottledWarning(new Logger('Overload'));
-  private readonly shed = {
+  private readonly refusals = {
     in_flight: httpRequestsShedTotal.labels('in_flight'),
     event_loop_lag: httpRequestsShedTotal.labels('event_loop_lag'),
   };
 
-  constructor(private readonly limits: AppConfig['http']['overload']) {
+  /** The problem's members before `detail`, in the order every problem has them. */
+  private readonly bodyStart = `{"type":${JSON.stringify(problemTypeFor('OVERLOADED'))},"title":${JSON.stringify(titleFor('OVERLOADED'))},"status":${ERROR_STATUS.OVERLOADED},"detail":`;
+  private readonly inFlightDetail: string;
+
+  constructor(
+    private readonly limits: AppConfig['http']['overload'],
+    /** Requests being served now (the metrics middleware's count; a stand-in in unit tests). */
+    private readonly inFlight: () => number = requestsInFlight,
+  ) {
+    this.inFlightDetail = `The server is serving more than ${limits.maxInFlight} requests; retry in a second.`;
     if (limits.maxEventLoopLagMs > 0) {
       let expected = performance.now() + LAG_SAMPLE_MS;
       setInterval(() => {
@@ -52,36 +61,48 @@ export class LoadShedder {
     return undefined;
   }
 
-  readonly middleware = (req: Request, res: Response, next: NextFunction): void => {
-    const reason = this.reasonToShed(requestsInFlight());
-    if (reason === undefined || isInfrastructurePath(req.path)) return next();
-    this.shed[reason].inc();
+  /**
+   * Answers `req` with 503 OVERLOADED when the process is past its bounds (never a probe or a
+   * scrape); true when it did. Runs on the bare node:http request, before Express: a refusal costs
+   * Node's parsing and one write, nothing more.
+   */
+  shed(req: IncomingMessage, res: ServerResponse): boolean {
+    const reason = this.reasonToShed(this.inFlight());
+    if (reason === undefined) return false;
+    const url = req.url ?? '/';
+    const query = url.indexOf('?');
+    if (isInfrastructurePath(query < 0 ? url : url.slice(0, query))) return false;
+    this.refusals[reason].inc();
     const detail =
       reason === 'in_flight'
-        ? `The server is serving more than ${this.limits.maxInFlight} requests; retry in a second.`
+        ? this.inFlightDetail
         : `The server is saturated (event loop ${Math.round(this.lagMs)} ms behind); retry in a second.`;
     this.warning.warn(`shedding load (${reason}): ${detail}`);
-    // The first middleware: the request id (the client's, when safe) is assigned here.
     const requestId = assignRequestId(req, res);
     // Route "shed", not "unmatched": the availability SLI leaves unknown routes out, not these.
-    recordRequest(req.method, 'shed', ERROR_STATUS.OVERLOADED, 0);
+    recordRequest(req.method ?? 'GET', 'shed', ERROR_STATUS.OVERLOADED, 0);
     res.statusCode = ERROR_STATUS.OVERLOADED;
     res.setHeader('Retry-After', '1');
     res.setHeader('Content-Type', PROBLEM_CONTENT_TYPE);
     // The client is told to back off: it reconnects to retry, which paces a client that ignores
-    // Retry-After instead of letting it spin on a kept-alive connection.
+    // Retry-After. Measured at 1000 connections (docs/ARCHITECTURE.md, "Performance budget"):
+    // kept alive, wrk's clients re-asked at once and the refusals (~7,000/s) took the CPU the
+    // admitted requests needed (served 100-150/s instead of ~450/s).
     res.setHeader('Connection', 'close');
+    // As every problem; a key sent in the query string never comes back.
     res.end(
-      JSON.stringify({
-        type: problemTypeFor('OVERLOADED'),
-        title: titleFor('OVERLOADED'),
-        status: ERROR_STATUS.OVERLOADED,
-        detail,
-        // As every problem: a key sent in the query string never comes back.
-        instance: redactUrl(req.originalUrl),
-        code: 'OVERLOADED',
-        requestId,
-      }),
+      `${this.bodyStart}${JSON.stringify(detail)},"instance":${JSON.stringify(redactUrl(url))},"code":"OVERLOADED","requestId":${JSON.stringify(requestId)}}`,
     );
-  };
+    return true;
+  }
+
+  /** Puts the shedder in front of the server's other request listeners (Express's app). */
+  guard(server: Server): void {
+    const listeners = server.listeners('request') as ((...args: unknown[]) => void)[];
+    server.removeAllListeners('request');
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      if (this.shed(req, res)) return;
+      for (const listener of listeners) listener.call(server, req, res);
+    });
+  }
 }

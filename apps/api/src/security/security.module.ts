@@ -18,8 +18,12 @@ import { RateLimitGuard, rateLimitOptions } from './rate-limit.guard';
     }),
   ],
   providers: [
-    { provide: APP_GUARD, useClass: RateLimitGuard },
-    { provide: APP_GUARD, useClass: AuthGuard },
+    RateLimitGuard,
+    AuthGuard,
+    { provide: APP_GUARD, useExisting: RateLimitGuard },
+    { provide: APP_GUARD, useExisting: AuthGuard },
   ],
+  // The read fast path (ListFastPath) runs the same two instances, in this order.
+  exports: [RateLimitGuard, AuthGuard],
 })
 export class SecurityModule {}
