@@ -52,7 +52,7 @@ export const LAYERS = [
   ],
   [
     'routing (Express, Nest)',
-    /(express|router|@nestjs\/core|@nestjs\/platform-express|@nestjs\/common|path-to-regexp|parseurl|on-finished|on-headers|finalhandler|qs|content-type|mime|vary|encodeurl|send\/)/,
+    /(express|router|@nestjs\/core|@nestjs\/platform-express|@nestjs\/common|path-to-regexp|parseurl|on-finished|on-headers|finalhandler|qs|content-type|mime|vary|encodeurl|send\/|list-fast-path)/,
   ],
   ['security headers, compression', /(helmet|compression|app\.setup)/],
   [

@@ -39,6 +39,7 @@ import {
 } from './support';
 
 const API_PORT = 3900;
+const profileDir = process.env.BENCH_CPU_PROF_DIR;
 const logFile = join(tmpdir(), `hd-bench-api-${process.pid}.log`);
 
 async function shedCount(): Promise<number> {
@@ -74,6 +75,8 @@ async function main(): Promise<void> {
   const v = await resetDatabase();
   console.log(`Benchmarks on ${v}, database ${DB_NAME}; ${SECONDS}s per load phase\n`);
 
+  // The profile's clock starts with the process (a few ms after this).
+  const apiStart = performance.now();
   const api = await server(
     join(root, 'dist/apps/api/src/main.js'),
     API_PORT,
@@ -90,7 +93,9 @@ async function main(): Promise<void> {
       LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
     },
     logFile,
-    API_NODE_FLAGS,
+    // BENCH_CPU_PROF_DIR: the API runs under `node --cpu-prof` and each GET phase prints its window
+    // in seconds from the API's start, for scripts/profile-layers.mjs --from/--to.
+    profileDir ? [...API_NODE_FLAGS, '--cpu-prof', `--cpu-prof-dir=${profileDir}`] : API_NODE_FLAGS,
   );
   const bare = await server(join(root, 'dist/test/bench/bare-server.js'), BARE_PORT, {});
   try {
@@ -151,7 +156,14 @@ async function main(): Promise<void> {
         const pid = (target === 'api' ? api : bare).pid!;
         const shed0 = await shedCount();
         const cpu0 = cpuMicros(pid);
+        const from = (performance.now() - apiStart) / 1000;
         const r = await load(port, connections, SECONDS, data);
+        if (profileDir && target === 'api') {
+          const to = (performance.now() - apiStart) / 1000;
+          console.log(
+            `  (profile window: --from ${from.toFixed(1)} --to ${to.toFixed(1)} --requests ${r.requests.total})`,
+          );
+        }
         const cpu = (cpuMicros(pid) - cpu0) / Math.max(1, r.requests.total);
         const shed = target === 'api' ? (await shedCount()) - shed0 : 0;
         runs[target].push(r);

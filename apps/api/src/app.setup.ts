@@ -29,6 +29,10 @@ const UPLOAD_PATH = '/api/v1/data/upload';
 const isUpload = (req: { method?: string; url?: string }): boolean =>
   req.method === 'POST' && (req.url ?? '').split('?')[0] === UPLOAD_PATH;
 
+/** A body follows the headers (what body-parser checks before reading: type-is's hasBody). */
+const announcesBody = (req: Request): boolean =>
+  req.headers['transfer-encoding'] !== undefined || req.headers['content-length'] !== undefined;
+
 /** Everything between "module graph built" and "listening", shared by main, e2e tests and the CLI. */
 export function configureApp(app: NestExpressApplication): void {
   const config = app.get<AppConfig>(APP_CONFIG);
@@ -80,12 +84,18 @@ export function configureApp(app: NestExpressApplication): void {
   });
   app.set('trust proxy', config.http.trustProxy);
   // The data explorer at / (apps/web, built by `npm run build`): before Nest's routes, after gzip.
+  // Entered only for its own paths: the API's requests skip the walk through its routes.
   const explorer = explorerMiddleware(EXPLORER_DIRS, { preloadSymbols: !config.auth.reads });
-  if (explorer) app.use(explorer);
-  // Not on the upload route: a CSV sent as application/json is refused there (415) unread.
+  if (explorer) {
+    app.use((req: Request, res: Response, next: (err?: unknown) => void) =>
+      isExplorerPath(req.path) || req.path === '/favicon.svg' ? explorer(req, res, next) : next(),
+    );
+  }
+  // Not on the upload route: a CSV sent as application/json is refused there (415) unread. A
+  // request announcing no body (most GETs) skips the parser, which would find none.
   const parseJson = jsonBody(JSON_BODY_LIMIT);
   app.use((req: Request, res: Response, next: (err?: unknown) => void) =>
-    isUpload(req) ? next() : parseJson(req, res, next),
+    isUpload(req) || !announcesBody(req) ? next() : parseJson(req, res, next),
   );
   // An upload's `100 Continue` waits until its declared size, type and key are accepted.
   deferContinue(app.getHttpServer(), isUpload);
