@@ -33,12 +33,16 @@ interface UploadStatus {
   data: { close: number }[];
 }
 
-/** `days` daily bars for each symbol from `from` (day index), as CSV. */
+/**
+ * `days` daily bars for each symbol from `from` (day index from 1960-01-01), as CSV. Every date
+ * stays in the past (15,000 days end in 2001): a date past tomorrow is a rejected row, and an
+ * earlier version of this spec (from 1990) counted those 6,064 rejections as lost rows.
+ */
 function csv(symbols: string[], from: number, days: number): string {
   const lines = ['symbol,date,open,high,low,close,volume'];
   for (const symbol of symbols) {
     for (let d = from; d < from + days; d++) {
-      const date = new Date(Date.UTC(1990, 0, 1) + d * 86_400_000).toISOString().slice(0, 10);
+      const date = new Date(Date.UTC(1960, 0, 1) + d * 86_400_000).toISOString().slice(0, 10);
       const open = 10 + (d % 97) / 7;
       lines.push(
         `${symbol},${date},${open.toFixed(4)},${(open + 1).toFixed(4)},${(open - 0.5).toFixed(4)},${(open + 0.25).toFixed(4)},${1000 + d}`,
@@ -226,25 +230,35 @@ async function onNode<T>(n: number, sql: string, params: unknown[] = []): Promis
         async () => ((await count(symbols)) > 0 ? true : undefined),
         60_000,
       );
-      const served: number[] = [];
+      const served: { at: number; status: number; body?: string }[] = [];
       let serving = true;
       const reader = (async () => {
         while (serving) {
-          served.push(
-            (await fetch(`${b.url}/api/v1/data?symbol=FRESH`).catch(() => undefined))?.status ?? 0,
-          );
+          const res = await fetch(`${b.url}/api/v1/data?symbol=FRESH`).catch(() => undefined);
+          const status = res?.status ?? 0;
+          const body = status === 200 ? undefined : await res?.text().catch(() => undefined);
+          served.push({ at: Date.now(), status, body });
           await sleep(100);
         }
       })();
       node('kill', 2);
+      const killedAt = Date.now();
       const done = await waitEnd(a, uploadId);
+      // B is read through the node's eviction (evs.suspect_timeout, 5 s) and after it.
+      await sleep(Math.max(0, killedAt + 8000 - Date.now()));
       serving = false;
       await reader;
       expect(['completed', 'failed']).toContain(done.status);
+      expect(done.report.failed).toBe(0);
       expect(committed(done.report)).toBe(await count(symbols));
       if (done.status === 'completed') expect(await count(symbols)).toBe(60_000);
-      // B answered throughout; at most the requests on connections the kill cut may have failed.
-      expect(served.filter((s) => s === 200).length).toBeGreaterThan(served.length * 0.9);
+      // B answered throughout: a read on a connection the kill cut is run again on another.
+      expect(served.length).toBeGreaterThan(5);
+      expect(
+        served
+          .filter((s) => s.status !== 200)
+          .map((s) => ({ ...s, afterKillMs: s.at - killedAt, logs: b.lines.slice(-20) })),
+      ).toEqual([]);
       node('start', 2);
       const sums = [];
       for (const n of [1, 2, 3]) {
