@@ -571,8 +571,9 @@ export class HistoricalDataRepository implements OnApplicationShutdown {
    *   UPDATE (update) or … UPDATE id = id (skip). Affected rows give inserted and updated
    *   exactly (FACTS: 1 per insert, 2 per changed row, and updated_at always changes). Only a
    *   chunk mixing new and stored pairs over several symbols needs the per-symbol split: then
-   *   the stored pairs are counted per symbol first, and a count that disagrees with the
-   *   statement's (a concurrent writer in between) fails with WriteRaceError, which retries.
+   *   the pairs the merge created are counted per symbol after it (created_at), and a count
+   *   that disagrees with the statement's (a concurrent writer in between) fails with
+   *   WriteRaceError, which retries.
    */
   @TimedDb('load_chunk')
   async loadChunk(
@@ -610,20 +611,24 @@ export class HistoricalDataRepository implements OnApplicationShutdown {
     // foreign file) would turn into rows counted as skipped or updated that were never written.
     if (staged !== n) throw new LoadCountError(staged, n, 'LOAD DATA into staging');
     if (n === 0) return { inserted: 0, updated: 0, skipped: 0 };
-    await tx.query('SAVEPOINT bulk_merge');
-    let counts = await this.merge(tx, n, mode);
-    let stored: Map<string, number> | undefined;
-    if (counts.inserted !== 0 && counts.inserted !== n && chunk.spans.size > 1) {
-      await tx.query('ROLLBACK TO SAVEPOINT bulk_merge');
-      stored = await this.storedPerSymbol(tx);
-      counts = await this.merge(tx, n, mode);
+    // Several symbols: the catalogue needs each one's inserts. The merge's inserted rows are the
+    // staged pairs created from here on; counted after it (never by rolling the merge back to a
+    // savepoint: on MariaDB Galera 10.11 a write set then still carries the rows of a statement
+    // that read the temporary table and was rolled back, and the other nodes fail to apply it).
+    const perSymbol = chunk.spans.size > 1;
+    if (perSymbol) await tx.query('SET @bulk_merge_at = NOW(6)');
+    const counts = await this.merge(tx, n, mode);
+    let inserted: Map<string, number> | undefined;
+    if (perSymbol && counts.inserted !== 0 && counts.inserted !== n) {
+      inserted = await this.insertedPerSymbol(tx);
       let total = 0;
-      for (const k of stored.values()) total += k;
-      if (total !== n - counts.inserted) throw new WriteRaceError();
+      for (const k of inserted.values()) total += k;
+      // A concurrent writer's pair, created since, would be counted here too: run it again.
+      if (total !== counts.inserted) throw new WriteRaceError();
     }
     for (const [symbol, span] of chunk.spans) {
-      const added = stored
-        ? span.rows - (stored.get(symbol) ?? 0)
+      const added = inserted
+        ? (inserted.get(symbol) ?? 0)
         : counts.inserted === n
           ? span.rows
           : counts.inserted === 0
@@ -652,11 +657,12 @@ export class HistoricalDataRepository implements OnApplicationShutdown {
     return { inserted: n - updated, updated, skipped: 0 };
   }
 
-  /** How many staged pairs each symbol already has stored. */
-  private async storedPerSymbol(tx: QueryRunner): Promise<Map<string, number>> {
+  /** How many staged pairs of each symbol the merge created (since @bulk_merge_at). */
+  private async insertedPerSymbol(tx: QueryRunner): Promise<Map<string, number>> {
     const rows = (await tx.query(
       `SELECT s.symbol AS symbol, COUNT(*) AS n FROM ${STAGING} s
-       JOIN historical_data h ON h.symbol = s.symbol AND h.\`date\` = s.\`date\` GROUP BY s.symbol`,
+       JOIN historical_data h ON h.symbol = s.symbol AND h.\`date\` = s.\`date\`
+       WHERE h.created_at >= @bulk_merge_at GROUP BY s.symbol`,
     )) as { symbol: string; n: number | string }[];
     return new Map(rows.map((r) => [r.symbol, Number(r.n)]));
   }
