@@ -55,14 +55,16 @@ defaults
 
 listen galera
   bind 127.0.0.1:$(haproxy_port)
-  # Every node takes writes (multi-master): certification conflicts between nodes are answered
-  # 1213 and retried by the API. A node that fails its check has its sessions cut at once.
-  balance leastconn
+  # One writer at a time: node1 takes every connection, node2 then node3 only while the ones
+  # before them are down. Concurrent writes of the same keys on two nodes (multi-master) stalled
+  # MariaDB 10.11.19's appliers for good after a BF abort (docs/OPERATIONS.md, "Scale-out on
+  # Galera"). A node that fails its check has its sessions cut at once; when node1 is back, the
+  # sessions on the backup are cut too, so two nodes never take writes side by side for long.
   option external-check
   external-check path "/usr/bin:/bin"
   external-check command ${CLUSTER_SCRIPTS}/wsrep-check.sh
-  default-server inter 1s fastinter 500ms downinter 1s rise 2 fall 2 on-marked-down shutdown-sessions
-$(for n in "${CLUSTER_NODES[@]}"; do echo "  server node${n} 127.0.0.1:$(sql_port "$n") check"; done)
+  default-server inter 1s fastinter 500ms downinter 1s rise 2 fall 2 on-marked-down shutdown-sessions on-marked-up shutdown-backup-sessions
+$(for n in "${CLUSTER_NODES[@]}"; do echo "  server node${n} 127.0.0.1:$(sql_port "$n") check$([ "$n" = 1 ] || echo ' backup')"; done)
 
 listen stats
   mode http

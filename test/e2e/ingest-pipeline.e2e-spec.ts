@@ -1,3 +1,4 @@
+import { HistoricalDataRepository, TransactionRunner, TsvChunk } from '@app/database';
 import { describeEachDialect } from './support/test-app';
 
 const HEADER = 'symbol,date,open,high,low,close,volume\n';
@@ -66,6 +67,69 @@ describeEachDialect('ingest pipeline counts', (t) => {
     const catalogue = await t.http.get('/api/v1/symbols').expect(200);
     expect(catalogue.body.data.map((s: { bars: number }) => s.bars)).toEqual([300, 300]);
   });
+
+  // MySQL through LOAD DATA only: the statement that fails here is a LOAD DATA.
+  const loadData = t.dialect === 'mysql' && t.baseOverrides.DB_LOAD_DATA === 'auto';
+  (loadData ? it : it.skip)(
+    'a LOAD DATA killed mid-stream takes its connection with it: the next upload writes only its own rows',
+    async () => {
+      const repository = t.app.get(HistoricalDataRepository);
+      const transactions = t.app.get(TransactionRunner);
+      const bars = (from: number, to: number) =>
+        Array.from({ length: to - from }, (_, i) => ({
+          symbol: 'STALE',
+          date: day(from + i),
+          open: 1,
+          high: 2,
+          low: 1,
+          close: 1.5,
+          adjClose: null,
+          volume: 10,
+        }));
+      const chunk = new TsvChunk();
+      let thread = 0;
+      const load = transactions.run(
+        async (tx) => {
+          const [row] = (await tx.query('SELECT CONNECTION_ID() AS id')) as { id: number }[];
+          thread = Number(row.id);
+          return repository.loadChunk(tx, chunk, 'update');
+        },
+        { replayable: false },
+      );
+      const settled = load.then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      while (!thread) await new Promise((r) => setTimeout(r, 10));
+      await chunk.add(bars(0, 1000));
+      // The statement fails while its file is still being sent; the rest of the chunk follows.
+      await t.dataSource.query(`KILL QUERY ${thread}`);
+      await chunk.add(bars(1000, 2000));
+      chunk.end();
+      expect(await settled).toMatchObject({ code: 'ER_QUERY_INTERRUPTED' });
+
+      // The connection was closed, not handed back to the pool (where mysql2 could feed the
+      // failed statement's file into its next LOAD DATA).
+      const alive = async () =>
+        Number(
+          (
+            await t.dataSource.query<{ n: number }[]>(
+              'SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE ID = ?',
+              [thread],
+            )
+          )[0].n,
+        );
+      const deadline = Date.now() + 5000;
+      while ((await alive()) > 0 && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 50));
+      expect(await alive()).toBe(0);
+
+      const res = await upload(HEADER + rows('AAA', 0, 500)).expect(200);
+      expect(res.body).toMatchObject({ rows: 500, inserted: 500, failed: 0 });
+      expect(await t.count()).toBe(500);
+      expect(await t.rows('symbol = ?', ['STALE'])).toEqual([]);
+    },
+  );
 
   it('invalid rows and in-file duplicates are reported; the valid rows around them are written', async () => {
     const res = await upload(

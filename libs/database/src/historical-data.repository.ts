@@ -20,7 +20,12 @@ import { SymbolSpan, toTsv, TsvChunk } from './bar-tsv.chunk';
 import { DataChanges } from './data-changes';
 import { ReadPool } from './read-pool';
 import { SymbolsRepository } from './symbols.repository';
-import { TransactionRunner, WriteRaceError } from './transaction.runner';
+import {
+  discardConnection,
+  LoadCountError,
+  TransactionRunner,
+  WriteRaceError,
+} from './transaction.runner';
 import {
   Bar,
   BarFilter,
@@ -445,7 +450,7 @@ export class HistoricalDataRepository implements OnApplicationShutdown {
         }
         if (inserted === n) return { inserted, updated: 0, skipped: 0 };
         // Some pairs were stored: upsert the batch; exactly n - inserted of it were updates.
-        await this.upsertStatement(tx, insertStatement(n), flatten(bars));
+        await this.upsertStatement(tx, insertStatement(n), flatten(bars), n);
         return { inserted, updated: n - inserted, skipped: 0 };
       }
     }
@@ -475,7 +480,7 @@ export class HistoricalDataRepository implements OnApplicationShutdown {
         return { inserted: affected, updated: 0, skipped: n - affected };
       }
       // 1 affected row per insert, 2 per update (updated_at always changes, so never 0).
-      const affected = await this.upsertStatement(tx, insert, params);
+      const affected = await this.upsertStatement(tx, insert, params, n);
       const updated = affected - n;
       return { inserted: n - updated, updated, skipped: 0 };
     }
@@ -500,11 +505,15 @@ export class HistoricalDataRepository implements OnApplicationShutdown {
     return { inserted: n - existing.size, updated: existing.size, skipped: 0 };
   }
 
-  /** MySQL: one multi-row INSERT ... ON DUPLICATE KEY UPDATE; answers affected rows. */
+  /**
+   * MySQL: one multi-row INSERT ... ON DUPLICATE KEY UPDATE of `n` rows; answers affected rows,
+   * which are 1 per insert and 2 per update (updated_at always changes): between n and 2n.
+   */
   private async upsertStatement(
     tx: QueryRunner,
     insert: string,
     params: unknown[],
+    n: number,
   ): Promise<number> {
     const { affected = 0 } = await tx.query(
       `${insert} ON DUPLICATE KEY UPDATE \`open\` = VALUES(\`open\`), high = VALUES(high), low = VALUES(low),
@@ -512,26 +521,41 @@ export class HistoricalDataRepository implements OnApplicationShutdown {
       params,
       true,
     );
+    if (affected < n || affected > 2 * n) throw new LoadCountError(affected, n, 'upsert');
     return affected;
   }
 
   /** MySQL: streams the batch into LOAD DATA LOCAL INFILE on the transaction's connection. */
-  private loadData(tx: QueryRunner, bars: readonly BarRecord[]): Promise<number> {
+  private async loadData(tx: QueryRunner, bars: readonly BarRecord[]): Promise<number> {
     const tsv = toTsv(bars);
-    return this.loadStream(tx, LOAD_DATA_SQL, () => Readable.from([Buffer.from(tsv)]));
+    const inserted = await this.loadStream(tx, LOAD_DATA_SQL, () =>
+      Readable.from([Buffer.from(tsv)]),
+    );
+    // IGNORE skips stored pairs, so fewer is possible; more never is.
+    if (inserted > bars.length) throw new LoadCountError(inserted, bars.length);
+    return inserted;
   }
 
-  /** MySQL: one LOAD DATA LOCAL INFILE statement reading `source`; answers affected rows. */
+  /**
+   * MySQL: one LOAD DATA LOCAL INFILE statement reading `source`; answers affected rows. A
+   * statement that fails takes its connection with it (discardConnection), never back to the
+   * pool: mysql2 unhooks the file stream only when the statement ends well, so after an error
+   * packet the stream's rest would be fed into the connection's next LOAD DATA; and after a
+   * re-requested file (Galera, autocommit: mysql2 takes it as success without a count) the
+   * server still waits for file data and would read the next statement as such.
+   */
   private loadStream(tx: QueryRunner, sql: string, source: () => Readable): Promise<number> {
     const conn = (tx as unknown as { databaseConnection?: MysqlConnection }).databaseConnection;
     if (!conn) throw new Error('LOAD DATA needs a connected query runner');
+    let file: Readable | undefined;
+    const open = (): Readable => (file = source());
     return new Promise((resolve, reject) =>
-      conn.query({ sql, infileStreamFactory: source }, (err, result) => {
-        // mysql2 takes a re-requested file (Galera, autocommit) as success without a count.
-        if (!err && typeof result?.affectedRows !== 'number')
-          reject(new Error('LOAD DATA answered without a row count'));
-        else if (err) reject(err);
-        else resolve(result.affectedRows);
+      conn.query({ sql, infileStreamFactory: open }, (err, result) => {
+        if (!err && typeof result?.affectedRows === 'number') return resolve(result.affectedRows);
+        discardConnection(tx);
+        // Nothing more of it goes anywhere (a chunk's producer stops waiting for this reader).
+        file?.destroy();
+        reject(err ?? new Error('LOAD DATA answered without a row count'));
       }),
     );
   }
@@ -547,8 +571,9 @@ export class HistoricalDataRepository implements OnApplicationShutdown {
    *   UPDATE (update) or … UPDATE id = id (skip). Affected rows give inserted and updated
    *   exactly (FACTS: 1 per insert, 2 per changed row, and updated_at always changes). Only a
    *   chunk mixing new and stored pairs over several symbols needs the per-symbol split: then
-   *   the stored pairs are counted per symbol first, and a count that disagrees with the
-   *   statement's (a concurrent writer in between) fails with WriteRaceError, which retries.
+   *   the pairs the merge created are counted per symbol after it (created_at), and a count
+   *   that disagrees with the statement's (a concurrent writer in between) fails with
+   *   WriteRaceError, which retries.
    */
   @TimedDb('load_chunk')
   async loadChunk(
@@ -568,6 +593,9 @@ export class HistoricalDataRepository implements OnApplicationShutdown {
       await tx.query('SAVEPOINT bulk_direct');
       const inserted = await this.loadStream(tx, LOAD_DATA_SQL, () => chunk.stream());
       complete();
+      // IGNORE skips stored pairs (then the staging path below counts them); more rows than
+      // sent means the statement read bytes that were not this chunk's.
+      if (inserted > n) throw new LoadCountError(inserted, n);
       if (inserted === n) {
         for (const [symbol, span] of chunk.spans)
           this.summary.grew(tx, symbol, span.rows, span.first, span.last);
@@ -577,23 +605,30 @@ export class HistoricalDataRepository implements OnApplicationShutdown {
     }
     await tx.query(`DROP TEMPORARY TABLE IF EXISTS ${STAGING}`);
     await tx.query(CREATE_STAGING);
-    await this.loadStream(tx, loadDataSql(STAGING), () => chunk.stream());
+    const staged = await this.loadStream(tx, loadDataSql(STAGING), () => chunk.stream());
     complete();
+    // The staging table has no key: every row sent is a row staged. Anything else (a short or
+    // foreign file) would turn into rows counted as skipped or updated that were never written.
+    if (staged !== n) throw new LoadCountError(staged, n, 'LOAD DATA into staging');
     if (n === 0) return { inserted: 0, updated: 0, skipped: 0 };
-    await tx.query('SAVEPOINT bulk_merge');
-    let counts = await this.merge(tx, n, mode);
-    let stored: Map<string, number> | undefined;
-    if (counts.inserted !== 0 && counts.inserted !== n && chunk.spans.size > 1) {
-      await tx.query('ROLLBACK TO SAVEPOINT bulk_merge');
-      stored = await this.storedPerSymbol(tx);
-      counts = await this.merge(tx, n, mode);
+    // Several symbols: the catalogue needs each one's inserts. The merge's inserted rows are the
+    // staged pairs created from here on; counted after it (never by rolling the merge back to a
+    // savepoint: on MariaDB Galera 10.11 a write set then still carries the rows of a statement
+    // that read the temporary table and was rolled back, and the other nodes fail to apply it).
+    const perSymbol = chunk.spans.size > 1;
+    if (perSymbol) await tx.query('SET @bulk_merge_at = NOW(6)');
+    const counts = await this.merge(tx, n, mode);
+    let inserted: Map<string, number> | undefined;
+    if (perSymbol && counts.inserted !== 0 && counts.inserted !== n) {
+      inserted = await this.insertedPerSymbol(tx);
       let total = 0;
-      for (const k of stored.values()) total += k;
-      if (total !== n - counts.inserted) throw new WriteRaceError();
+      for (const k of inserted.values()) total += k;
+      // A concurrent writer's pair, created since, would be counted here too: run it again.
+      if (total !== counts.inserted) throw new WriteRaceError();
     }
     for (const [symbol, span] of chunk.spans) {
-      const added = stored
-        ? span.rows - (stored.get(symbol) ?? 0)
+      const added = inserted
+        ? (inserted.get(symbol) ?? 0)
         : counts.inserted === n
           ? span.rows
           : counts.inserted === 0
@@ -614,18 +649,20 @@ export class HistoricalDataRepository implements OnApplicationShutdown {
         [],
         true,
       );
+      if (affected > n) throw new LoadCountError(affected, n, 'merge');
       return { inserted: affected, updated: 0, skipped: n - affected };
     }
-    const affected = await this.upsertStatement(tx, select, []);
+    const affected = await this.upsertStatement(tx, select, [], n);
     const updated = affected - n;
     return { inserted: n - updated, updated, skipped: 0 };
   }
 
-  /** How many staged pairs each symbol already has stored. */
-  private async storedPerSymbol(tx: QueryRunner): Promise<Map<string, number>> {
+  /** How many staged pairs of each symbol the merge created (since @bulk_merge_at). */
+  private async insertedPerSymbol(tx: QueryRunner): Promise<Map<string, number>> {
     const rows = (await tx.query(
       `SELECT s.symbol AS symbol, COUNT(*) AS n FROM ${STAGING} s
-       JOIN historical_data h ON h.symbol = s.symbol AND h.\`date\` = s.\`date\` GROUP BY s.symbol`,
+       JOIN historical_data h ON h.symbol = s.symbol AND h.\`date\` = s.\`date\`
+       WHERE h.created_at >= @bulk_merge_at GROUP BY s.symbol`,
     )) as { symbol: string; n: number | string }[];
     return new Map(rows.map((r) => [r.symbol, Number(r.n)]));
   }

@@ -1,4 +1,6 @@
+import { dbRetriesTotal } from '@app/observability';
 import type { DataSource } from 'typeorm';
+import { retryReason } from './transaction.runner';
 
 /** The callback API of mysql2's pool, as TypeORM's MySQL driver holds it. */
 interface MysqlPool {
@@ -32,11 +34,20 @@ export class ReadPool {
     };
     if (this.dataSource.options.type === 'mysql') {
       const pool = driver.pool!;
-      return new Promise<T[]>((resolve, reject) =>
-        pool.query({ sql, values: params }, (err, rows) =>
-          err ? reject(err) : resolve(rows as T[]),
-        ),
-      );
+      const once = (): Promise<T[]> =>
+        new Promise<T[]>((resolve, reject) =>
+          pool.query({ sql, values: params }, (err, rows) =>
+            err ? reject(err) : resolve(rows as T[]),
+          ),
+        );
+      // A read is safe to run again: once more on another connection when the pool handed out
+      // one that had died (its database node was killed, the link was cut) or that reached a node
+      // outside the cluster (mysql2 drops such a connection from the pool).
+      return once().catch((err: unknown) => {
+        if (retryReason(err) !== 'connection') throw err;
+        dbRetriesTotal.labels('read', 'connection').inc();
+        return once();
+      });
     }
     try {
       let statement = this.statements.get(sql);

@@ -3,6 +3,7 @@ import type { DataSource } from 'typeorm';
 import { DataChanges } from './data-changes';
 import {
   backoffMs,
+  LoadCountError,
   RETRY_POLICY,
   retryReason,
   TransactionRunner,
@@ -36,7 +37,13 @@ function fakeDataSource(commit: () => Promise<void> = () => Promise.resolve()) {
           log.push('rollback');
           return Promise.resolve();
         },
-        release: () => Promise.resolve(),
+        release: () => {
+          log.push('release');
+          return Promise.resolve();
+        },
+        databaseConnection: {
+          destroy: () => log.push('destroy'),
+        },
         get isTransactionActive() {
           return active;
         },
@@ -58,7 +65,15 @@ describe('retryReason', () => {
   it.each([
     [driverError({ errno: 1213, code: 'ER_LOCK_DEADLOCK' }), 'deadlock'],
     [driverError({ sqlState: '40001' }), 'deadlock'],
-    [driverError({ errno: 1047 }), 'connection'],
+    [
+      driverError({
+        errno: 1047,
+        sqlMessage: 'WSREP has not yet prepared node for application use',
+      }),
+      'connection',
+    ],
+    [Object.assign(new Error('WSREP not ready'), { errno: 1047 }), 'connection'],
+    [new LoadCountError(49_000, 50_000), 'load_count'],
     [driverError({ code: 'PROTOCOL_CONNECTION_LOST' }), 'connection'],
     [Object.assign(new Error('reset'), { code: 'ECONNRESET' }), 'connection'],
     [new WriteRaceError(), 'race'],
@@ -66,6 +81,8 @@ describe('retryReason', () => {
 
   it.each([
     [driverError({ code: 'ER_DUP_ENTRY', errno: 1062 })],
+    // ER_UNKNOWN_COM_ERROR without WSREP: a genuine unknown command fails the same way again.
+    [driverError({ errno: 1047, sqlMessage: 'Unknown command' })],
     [new Error('plain')],
     ['a string'],
     [null],
@@ -97,7 +114,7 @@ describe('TransactionRunner', () => {
     );
     expect(result).toBe('done');
     expect(calls).toBe(2);
-    expect(log).toEqual(['begin', 'rollback', 'begin', 'commit']);
+    expect(log).toEqual(['begin', 'rollback', 'release', 'begin', 'commit', 'release']);
     expect(await retries('unit_deadlock', 'deadlock')).toBe(before + 1);
   });
 
@@ -152,6 +169,21 @@ describe('TransactionRunner', () => {
     const runner = new TransactionRunner(dataSource, new DataChanges());
     await expect(runner.run(() => Promise.resolve('ok'))).resolves.toBe('ok');
     expect(commits).toBe(2);
+  });
+
+  it('closes a lost connection instead of returning it to the pool, then runs again on another', async () => {
+    const { dataSource, log } = fakeDataSource();
+    const runner = new TransactionRunner(dataSource, new DataChanges());
+    let calls = 0;
+    const result = await runner.run(() =>
+      ++calls === 1
+        ? Promise.reject(
+            driverError({ errno: 1047, sqlMessage: 'WSREP has not yet prepared node' }),
+          )
+        : Promise.resolve('ok'),
+    );
+    expect(result).toBe('ok');
+    expect(log).toEqual(['begin', 'destroy', 'release', 'begin', 'commit', 'release']);
   });
 
   it('does not retry other errors', async () => {

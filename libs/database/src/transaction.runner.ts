@@ -7,7 +7,23 @@ import { DataChanges } from './data-changes';
 import { WriteLock } from './sqlite-write.lock';
 
 /** Why a transaction is worth running again. */
-export type RetryReason = 'deadlock' | 'race' | 'connection';
+export type RetryReason = 'deadlock' | 'race' | 'connection' | 'load_count';
+
+/**
+ * A bulk load's row count disagrees with the rows sent (a LOAD DATA that read a short or foreign
+ * file). Nothing of it may commit: the transaction rolls back, and running it again on a fresh
+ * connection is exact (the chunk keeps its bytes). After the last attempt the write fails.
+ */
+export class LoadCountError extends Error {
+  constructor(
+    readonly loaded: number,
+    readonly sent: number,
+    what = 'LOAD DATA',
+  ) {
+    super(`${what} stored ${loaded} row(s) of the ${sent} sent`);
+    this.name = 'LoadCountError';
+  }
+}
 
 /**
  * A concurrent writer stored a (symbol, date) this transaction had looked for and not found
@@ -36,14 +52,22 @@ export const RETRY_POLICY = { attempts: 5, baseMs: 25, maxMs: 1000 };
 
 const DEADLOCK_ERRNOS = new Set([1213]); // ER_LOCK_DEADLOCK, also Galera's certification failure
 const CONNECTION_CODES = new Set(['PROTOCOL_CONNECTION_LOST', 'ECONNRESET', 'EPIPE']);
-const CONNECTION_ERRNOS = new Set([1047]); // WSREP: node outside the primary component
+// 1047 is ER_UNKNOWN_COM_ERROR: Galera answers it, with a message naming WSREP ("WSREP has not
+// yet prepared node for application use"), from a node outside the primary component. Only that
+// one is a reconnect; a genuine "Unknown command" would fail the same way again.
+const WSREP_NOT_READY = 1047;
+const isWsrepNotReady = (message: unknown): boolean =>
+  typeof message === 'string' && /wsrep|not ready|not yet prepared/i.test(message);
 
 /** Whether a failed transaction may succeed if run again, and why (undefined: it may not). */
 export function retryReason(err: unknown): RetryReason | undefined {
   if (err instanceof WriteRaceError) return 'race';
+  if (err instanceof LoadCountError) return 'load_count';
   const e = err as { driverError?: unknown } | null;
   const driver = (e?.driverError ?? err) as
-    { code?: string; errno?: number; sqlState?: string } | null | undefined;
+    | { code?: string; errno?: number; sqlState?: string; sqlMessage?: string; message?: string }
+    | null
+    | undefined;
   if (!driver || typeof driver !== 'object') return undefined;
   if (
     (driver.errno !== undefined && DEADLOCK_ERRNOS.has(driver.errno)) ||
@@ -53,10 +77,22 @@ export function retryReason(err: unknown): RetryReason | undefined {
     return 'deadlock';
   if (
     (driver.code !== undefined && CONNECTION_CODES.has(driver.code)) ||
-    (driver.errno !== undefined && CONNECTION_ERRNOS.has(driver.errno))
+    (driver.errno === WSREP_NOT_READY && isWsrepNotReady(driver.sqlMessage ?? driver.message))
   )
     return 'connection';
   return undefined;
+}
+
+/**
+ * Closes the transaction's connection instead of handing it back to the pool: after a lost
+ * connection, a node that left the cluster (a new connection may reach another node through the
+ * load balancer), or a LOAD DATA that failed (mysql2 may leave the file stream feeding it, or the
+ * server may still be waiting for the file). The server rolls back what the connection had open.
+ */
+export function discardConnection(tx: QueryRunner): void {
+  const conn = (tx as unknown as { databaseConnection?: { destroy?: () => void } })
+    .databaseConnection;
+  conn?.destroy?.();
 }
 
 /** Full jitter on an exponential step: spreads the retries of writers that collided. */
@@ -134,7 +170,9 @@ export class TransactionRunner {
       return result;
     } catch (err) {
       this.changes.rolledBack(tx);
-      if (tx.isTransactionActive) await tx.rollbackTransaction().catch(() => undefined);
+      const cause = err instanceof CommitFailed ? err.cause : err;
+      if (retryReason(cause) === 'connection') discardConnection(tx);
+      else if (tx.isTransactionActive) await tx.rollbackTransaction().catch(() => undefined);
       throw err;
     } finally {
       await tx.release();

@@ -73,6 +73,18 @@ export class CsvHeaderError extends Error {
   }
 }
 
+/** The end-of-ingest invariant broke: the counts do not add up to the rows read. */
+export class IngestCountError extends Error {
+  constructor({ rows, inserted, updated, skipped, failed }: CsvIngestReport) {
+    super(
+      `the write counts do not add up: ${rows} row(s) read, but ${inserted} inserted + ` +
+        `${updated} updated + ${skipped} skipped + ${failed} failed = ` +
+        `${inserted + updated + skipped + failed}; the counts recorded are those committed`,
+    );
+    this.name = 'IngestCountError';
+  }
+}
+
 /** The ingest stopped part way; `report` holds what was committed before it did. */
 export class IngestInterruptedError extends Error {
   constructor(
@@ -245,6 +257,11 @@ class IngestRun {
     this.options.onProgress?.(this.report.rows);
     if (failure) throw this.interrupted(failure, target);
     this.takeCommitted(target);
+    // Every row read is accounted for exactly once: written (inserted, updated, skipped) or
+    // failed. Anything else is a defect in the write path, never a `completed` upload.
+    const { rows, inserted, updated, skipped, failed } = this.report;
+    if (inserted + updated + skipped + failed !== rows)
+      throw this.interrupted(new IngestCountError(this.report), target);
     return this.report;
   }
 

@@ -1,0 +1,114 @@
+import type { AppConfig } from '@app/config';
+import type { Readable } from 'node:stream';
+import type { DataSource, QueryRunner } from 'typeorm';
+import { TsvChunk } from './bar-tsv.chunk';
+import type { DataChanges } from './data-changes';
+import { HistoricalDataRepository } from './historical-data.repository';
+import type { SymbolsRepository } from './symbols.repository';
+import { LoadCountError, TransactionRunner } from './transaction.runner';
+
+const bars = (n: number) =>
+  Array.from({ length: n }, (_, i) => ({
+    symbol: 'AAA',
+    date: new Date(Date.UTC(2000, 0, 3) + i * 86_400_000).toISOString().slice(0, 10),
+    open: 1,
+    high: 2,
+    low: 1,
+    close: 1.5,
+    adjClose: null,
+    volume: i,
+  }));
+
+type Answer = { affectedRows?: number } | Error;
+
+/**
+ * A MySQL transaction whose LOAD DATA statements read their whole file, then answer what
+ * `answers` says in turn (a row count, or an error); other statements answer 1 affected row per
+ * row staged, as the merge would.
+ */
+function fakeTx(answers: Answer[]) {
+  const log: string[] = [];
+  const files: Readable[] = [];
+  const conn = {
+    query(
+      options: { sql: string; infileStreamFactory: () => Readable },
+      callback: (err: Error | null, result?: { affectedRows?: number }) => void,
+    ) {
+      const file = options.infileStreamFactory();
+      files.push(file);
+      log.push(options.sql.includes('bulk_staging') ? 'load staging' : 'load');
+      const answer = answers.shift()!;
+      // A failure comes while the file is still being sent; a count once it has all been read.
+      if (answer instanceof Error) setImmediate(() => callback(answer));
+      else file.once('end', () => callback(null, answer));
+      file.on('data', () => undefined);
+    },
+    destroy: () => log.push('destroy'),
+  };
+  const tx = {
+    databaseConnection: conn,
+    query: (sql: string) => {
+      log.push(sql.split(' ').slice(0, 2).join(' '));
+      return Promise.resolve({ affected: 0, records: [] });
+    },
+  } as unknown as QueryRunner;
+  return { tx, log, files };
+}
+
+const repository = () =>
+  new HistoricalDataRepository(
+    { options: { type: 'mysql' } } as DataSource,
+    {} as TransactionRunner,
+    {} as AppConfig,
+    { touched: () => undefined } as unknown as DataChanges,
+    { grew: () => undefined } as unknown as SymbolsRepository,
+  );
+
+async function load(answers: Answer[], rows = 100) {
+  const { tx, log, files } = fakeTx(answers);
+  const chunk = new TsvChunk();
+  const done = repository()
+    .loadChunk(tx, chunk, 'skip')
+    .then(
+      (counts) => ({ counts, err: undefined }),
+      (err: unknown) => ({ counts: undefined, err }),
+    );
+  await chunk.add(bars(rows));
+  chunk.end();
+  return { ...(await done), log, files };
+}
+
+describe('HistoricalDataRepository.loadChunk counts every load against the rows sent', () => {
+  it('a direct load that stored every row sent is the chunk', async () => {
+    const { counts, err } = await load([{ affectedRows: 100 }]);
+    expect(err).toBeUndefined();
+    expect(counts).toEqual({ inserted: 100, updated: 0, skipped: 0 });
+  });
+
+  it('a direct load that stored more rows than sent fails the chunk (a foreign file)', async () => {
+    const { err } = await load([{ affectedRows: 101 }]);
+    expect(err).toBeInstanceOf(LoadCountError);
+  });
+
+  it('a staging load short of the rows sent fails the chunk instead of counting them skipped', async () => {
+    // The direct load skipped some (stored pairs?): on to staging, which read a short file.
+    const { err, log } = await load([{ affectedRows: 60 }, { affectedRows: 99 }]);
+    expect(err).toBeInstanceOf(LoadCountError);
+    expect((err as Error).message).toBe('LOAD DATA into staging stored 99 row(s) of the 100 sent');
+    expect(log).not.toContain('INSERT INTO');
+  });
+
+  it('a LOAD DATA that fails closes its connection and stops reading its file', async () => {
+    const failure = Object.assign(new Error('Deadlock found'), { errno: 1213 });
+    const { err, log, files } = await load([failure]);
+    expect(err).toBe(failure);
+    expect(log).toContain('destroy');
+    expect(files[0].destroyed).toBe(true);
+  });
+
+  it('a LOAD DATA answered without a row count (a re-requested file) closes its connection', async () => {
+    const { err, log } = await load([{}]);
+    expect((err as Error).message).toBe('LOAD DATA answered without a row count');
+    expect(log).toContain('destroy');
+  });
+});
