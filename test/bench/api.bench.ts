@@ -10,12 +10,20 @@
  *      same two statements: A-B-A-B phases of BENCH_SECONDS (10) at 1, 100 and 1000 connections,
  *      with req/s, p50, p99, non-2xx, timeouts (unanswered after 2 s), shed requests, and the CPU
  *      time each server process spent per request.
+ *   3. With BENCH_CLUSTER_URL (the HAProxy of `npm run cluster:up`, e.g.
+ *      mysql://root@127.0.0.1:13306/hd_bench_cluster): 1 and 2 again through the 3-node Galera
+ *      cluster (3 runs of the POSTs; GET at 1 and 100 connections), then each API figure next to
+ *      the single node's from this run. Bounded: about 2 minutes more at BENCH_SECONDS=10.
  * Load comes from wrk (apt-get install wrk). Loopback only; every phase is bounded in time.
- * BENCH_DATABASE_URL (default mysql://root@127.0.0.1:3306/hd_bench) is dropped and recreated.
+ * BENCH_DATABASE_URL (default mysql://root@127.0.0.1:3306/hd_bench) is dropped and recreated, and
+ * so is BENCH_CLUSTER_URL's database.
  */
+import type { ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  CLUSTER_URL,
   bars,
   DAYS,
   DB_NAME,
@@ -40,6 +48,8 @@ import {
 
 const API_PORT = 3900;
 const profileDir = process.env.BENCH_CPU_PROF_DIR;
+/** When the running API stack started: the profile's clock starts with the process (a few ms after). */
+let apiStart = 0;
 const logFile = join(tmpdir(), `hd-bench-api-${process.pid}.log`);
 
 async function shedCount(): Promise<number> {
@@ -52,8 +62,8 @@ async function shedCount(): Promise<number> {
 
 const BARE_PORT = 3901;
 
-async function rawUpsert(rows: ReturnType<typeof bars>): Promise<number> {
-  const conn = await connect(DB_NAME);
+async function rawUpsert(rows: ReturnType<typeof bars>, url: URL): Promise<number> {
+  const conn = await connect(url.pathname.slice(1), undefined, url);
   const t0 = performance.now();
   await conn.beginTransaction();
   for (let i = 0; i < rows.length; i += 2000) {
@@ -71,17 +81,14 @@ async function rawUpsert(rows: ReturnType<typeof bars>): Promise<number> {
   return ms;
 }
 
-async function main(): Promise<void> {
-  const v = await resetDatabase();
-  console.log(`Benchmarks on ${v}, database ${DB_NAME}; ${SECONDS}s per load phase\n`);
-
-  // The profile's clock starts with the process (a few ms after this).
-  const apiStart = performance.now();
+/** The API (production stack) and the bare server on the database at `url`. */
+async function stack(url: URL): Promise<{ api: ChildProcess; bare: ChildProcess }> {
+  apiStart = performance.now();
   const api = await server(
     join(root, 'dist/apps/api/src/main.js'),
     API_PORT,
     {
-      DATABASE_URL: DB_URL.toString(),
+      DATABASE_URL: url.toString(),
       ...BENCH_ENV,
       // The production stack: rate limits and the response cache on (budgets the load never
       // exhausts: one client here stands for many), logs at info.
@@ -97,96 +104,189 @@ async function main(): Promise<void> {
     // in seconds from the API's start, for scripts/profile-layers.mjs --from/--to.
     profileDir ? [...API_NODE_FLAGS, '--cpu-prof', `--cpu-prof-dir=${profileDir}`] : API_NODE_FLAGS,
   );
-  const bare = await server(join(root, 'dist/test/bench/bare-server.js'), BARE_PORT, {});
-  try {
-    // Seed 200 symbols x 1000 days = 200 000 bars through the API (20 requests of 10 000).
-    const seedMs: number[] = [];
-    for (let s = 0; s < SYMBOLS; s += 10) {
-      seedMs.push((await postBars(API_PORT, bars(s, 10 * DAYS))).ms);
-    }
+  const bare = await server(join(root, 'dist/test/bench/bare-server.js'), BARE_PORT, {
+    BENCH_DATABASE_URL: url.toString(),
+  });
+  return { api, bare };
+}
 
-    // 1. Bulk POST: fresh inserts and updates, 5 runs each, vs raw mysql2 on rows of its own.
-    const insertRuns: number[] = [];
-    const updateRuns: number[] = [];
-    const rawInsertRuns: number[] = [];
-    const rawUpdateRuns: number[] = [];
-    for (let r = 0; r < 5; r++) {
-      const mine = bars(1000 + r * 10, 10_000, 0);
-      const theirs = bars(2000 + r * 10, 10_000, 0);
-      const ins = await postBars(API_PORT, mine);
-      if (ins.report.inserted !== 10_000) throw new Error('expected 10 000 inserts');
-      insertRuns.push(ins.ms);
-      const upd = await postBars(
-        API_PORT,
-        mine.map((b) => ({ ...b, close: b.close + 0.5 })),
-      );
-      if (upd.report.updated !== 10_000) throw new Error('expected 10 000 updates');
-      updateRuns.push(upd.ms);
-      rawInsertRuns.push(await rawUpsert(theirs));
-      rawUpdateRuns.push(await rawUpsert(theirs.map((b) => ({ ...b, close: b.close + 0.5 }))));
-    }
-    const line = (label: string, apiMs: number, rawMs: number) =>
-      console.log(
-        `${label.padEnd(34)} API ${fmt(10_000 / (apiMs / 1000)).padStart(8)} bars/s (${apiMs.toFixed(0)} ms)   ` +
-          `raw mysql2 ${fmt(10_000 / (rawMs / 1000)).padStart(8)} bars/s (${rawMs.toFixed(0)} ms)   ratio ${(rawMs / apiMs).toFixed(2)}`,
-      );
-    console.log(
-      'POST /api/v1/data, 10 000 bars per request (median of 5, client-observed over loopback)',
-    );
-    line('  new bars (inserted)', median(insertRuns), median(rawInsertRuns));
-    line('  same bars again (updated)', median(updateRuns), median(rawUpdateRuns));
-    console.log(
-      `  seeding 200 000 bars took ${(seedMs.reduce((a, b) => a + b, 0) / 1000).toFixed(1)} s over 20 requests\n`,
-    );
+/** Medians, in ms, of the API's and raw mysql2's 10 000-bar inserts and updates. */
+interface WriteFigures {
+  insert: number;
+  update: number;
+  rawInsert: number;
+  rawUpdate: number;
+}
 
-    // 2. GET, A-B-A-B against the bare server, on 1 000 000 bars.
-    await seedMillion();
-    const data = { symbols: SYMBOLS, firstDay: '2000-01-01', days: MILLION_DAYS, windowDays: 182 };
-    console.log(
-      `GET /api/v1/data?symbol&start_date&end_date&limit=100: random symbol and 6-month window over ${fmt(SYMBOLS * MILLION_DAYS)} bars; ` +
-        `production stack on; phases of ${SECONDS} s, API and bare alternating`,
+/** 1. Bulk POST: fresh inserts and updates, `runs` runs each, vs raw mysql2 on rows of its own. */
+async function writes(url: URL, runs: number): Promise<WriteFigures> {
+  // Seed 200 symbols x 1000 days = 200 000 bars through the API (20 requests of 10 000).
+  const seedMs: number[] = [];
+  for (let s = 0; s < SYMBOLS; s += 10) {
+    seedMs.push((await postBars(API_PORT, bars(s, 10 * DAYS))).ms);
+  }
+  const insertRuns: number[] = [];
+  const updateRuns: number[] = [];
+  const rawInsertRuns: number[] = [];
+  const rawUpdateRuns: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    const mine = bars(1000 + r * 10, 10_000, 0);
+    const theirs = bars(2000 + r * 10, 10_000, 0);
+    const ins = await postBars(API_PORT, mine);
+    if (ins.report.inserted !== 10_000) throw new Error('expected 10 000 inserts');
+    insertRuns.push(ins.ms);
+    const upd = await postBars(
+      API_PORT,
+      mine.map((b) => ({ ...b, close: b.close + 0.5 })),
     );
-    console.log(
-      '  conn  server   req/s      p50 ms   p99 ms  non-2xx  timeouts  shed   CPU µs/req (server)',
+    if (upd.report.updated !== 10_000) throw new Error('expected 10 000 updates');
+    updateRuns.push(upd.ms);
+    rawInsertRuns.push(await rawUpsert(theirs, url));
+    rawUpdateRuns.push(
+      await rawUpsert(
+        theirs.map((b) => ({ ...b, close: b.close + 0.5 })),
+        url,
+      ),
     );
-    for (const connections of [1, 100, 1000]) {
-      const runs: Record<'api' | 'bare', LoadResult[]> = { api: [], bare: [] };
-      for (const target of ['bare', 'api', 'bare', 'api'] as const) {
-        const port = target === 'api' ? API_PORT : BARE_PORT;
-        const pid = (target === 'api' ? api : bare).pid!;
-        const shed0 = await shedCount();
-        const cpu0 = cpuMicros(pid);
-        const from = (performance.now() - apiStart) / 1000;
-        const r = await load(port, connections, SECONDS, data);
-        if (profileDir && target === 'api') {
-          const to = (performance.now() - apiStart) / 1000;
-          console.log(
-            `  (profile window: --from ${from.toFixed(1)} --to ${to.toFixed(1)} --requests ${r.requests.total})`,
-          );
-        }
-        const cpu = (cpuMicros(pid) - cpu0) / Math.max(1, r.requests.total);
-        const shed = target === 'api' ? (await shedCount()) - shed0 : 0;
-        runs[target].push(r);
+  }
+  const figures = {
+    insert: median(insertRuns),
+    update: median(updateRuns),
+    rawInsert: median(rawInsertRuns),
+    rawUpdate: median(rawUpdateRuns),
+  };
+  const line = (label: string, apiMs: number, rawMs: number) =>
+    console.log(
+      `${label.padEnd(34)} API ${fmt(10_000 / (apiMs / 1000)).padStart(8)} bars/s (${apiMs.toFixed(0)} ms)   ` +
+        `raw mysql2 ${fmt(10_000 / (rawMs / 1000)).padStart(8)} bars/s (${rawMs.toFixed(0)} ms)   ratio ${(rawMs / apiMs).toFixed(2)}`,
+    );
+  console.log(
+    `POST /api/v1/data, 10 000 bars per request (median of ${runs}, client-observed over loopback)`,
+  );
+  line('  new bars (inserted)', figures.insert, figures.rawInsert);
+  line('  same bars again (updated)', figures.update, figures.rawUpdate);
+  console.log(
+    `  seeding 200 000 bars took ${(seedMs.reduce((a, b) => a + b, 0) / 1000).toFixed(1)} s over 20 requests\n`,
+  );
+  return figures;
+}
+
+/** 2. GET, A-B-A-B against the bare server, on 1 000 000 bars; mean API req/s per connections. */
+async function reads(
+  url: URL,
+  servers: { api: ChildProcess; bare: ChildProcess },
+  connectionCounts: number[],
+): Promise<Map<number, number>> {
+  await seedMillion(url);
+  const data = { symbols: SYMBOLS, firstDay: '2000-01-01', days: MILLION_DAYS, windowDays: 182 };
+  console.log(
+    `GET /api/v1/data?symbol&start_date&end_date&limit=100: random symbol and 6-month window over ${fmt(SYMBOLS * MILLION_DAYS)} bars; ` +
+      `production stack on; phases of ${SECONDS} s, API and bare alternating`,
+  );
+  console.log(
+    '  conn  server   req/s      p50 ms   p99 ms  non-2xx  timeouts  shed   CPU µs/req (server)',
+  );
+  const apiRates = new Map<number, number>();
+  for (const connections of connectionCounts) {
+    const runs: Record<'api' | 'bare', LoadResult[]> = { api: [], bare: [] };
+    for (const target of ['bare', 'api', 'bare', 'api'] as const) {
+      const port = target === 'api' ? API_PORT : BARE_PORT;
+      const pid = servers[target].pid!;
+      const shed0 = await shedCount();
+      const cpu0 = cpuMicros(pid);
+      const from = (performance.now() - apiStart) / 1000;
+      const r = await load(port, connections, SECONDS, data);
+      if (profileDir && target === 'api') {
+        const to = (performance.now() - apiStart) / 1000;
         console.log(
-          `  ${String(connections).padStart(4)}  ${target.padEnd(5)} ${fmt(r.requests.average).padStart(7)}  ${r.latency.p50.toFixed(1).padStart(8)} ${r.latency.p99.toFixed(1).padStart(8)}` +
-            `  ${String(r.non2xx).padStart(7)}  ${String(r.timeouts).padStart(8)}  ${String(shed).padStart(5)}   ${fmt(cpu).padStart(6)}`,
+          `  (profile window: --from ${from.toFixed(1)} --to ${to.toFixed(1)} --requests ${r.requests.total})`,
         );
       }
-      const mean = (xs: LoadResult[]) => xs.reduce((a, x) => a + x.requests.average, 0) / xs.length;
-      const served = (xs: LoadResult[]) => xs.map((x) => x.latency.p99);
+      const cpu = (cpuMicros(pid) - cpu0) / Math.max(1, r.requests.total);
+      const shed = target === 'api' ? (await shedCount()) - shed0 : 0;
+      runs[target].push(r);
       console.log(
-        `  ${String(connections).padStart(4)}  ratio API/bare ${(mean(runs.api) / mean(runs.bare)).toFixed(2)} (mean req/s ${fmt(mean(runs.api))} vs ${fmt(mean(runs.bare))}); ` +
-          `p99 API ${served(runs.api)
-            .map((x) => x.toFixed(0))
-            .join('/')} ms vs bare ${served(runs.bare)
-            .map((x) => x.toFixed(0))
-            .join('/')} ms; ` +
-          `timeouts API ${runs.api.reduce((a, x) => a + x.timeouts, 0)} vs bare ${runs.bare.reduce((a, x) => a + x.timeouts, 0)}`,
+        `  ${String(connections).padStart(4)}  ${target.padEnd(5)} ${fmt(r.requests.average).padStart(7)}  ${r.latency.p50.toFixed(1).padStart(8)} ${r.latency.p99.toFixed(1).padStart(8)}` +
+          `  ${String(r.non2xx).padStart(7)}  ${String(r.timeouts).padStart(8)}  ${String(shed).padStart(5)}   ${fmt(cpu).padStart(6)}`,
       );
     }
+    const mean = (xs: LoadResult[]) => xs.reduce((a, x) => a + x.requests.average, 0) / xs.length;
+    const served = (xs: LoadResult[]) => xs.map((x) => x.latency.p99);
+    apiRates.set(connections, mean(runs.api));
+    console.log(
+      `  ${String(connections).padStart(4)}  ratio API/bare ${(mean(runs.api) / mean(runs.bare)).toFixed(2)} (mean req/s ${fmt(mean(runs.api))} vs ${fmt(mean(runs.bare))}); ` +
+        `p99 API ${served(runs.api)
+          .map((x) => x.toFixed(0))
+          .join('/')} ms vs bare ${served(runs.bare)
+          .map((x) => x.toFixed(0))
+          .join('/')} ms; ` +
+        `timeouts API ${runs.api.reduce((a, x) => a + x.timeouts, 0)} vs bare ${runs.bare.reduce((a, x) => a + x.timeouts, 0)}`,
+    );
+  }
+  return apiRates;
+}
+
+function stop(servers: { api: ChildProcess; bare: ChildProcess }): Promise<unknown> {
+  const exited = [servers.api, servers.bare].map((c) =>
+    c.exitCode === null ? once(c, 'exit') : Promise.resolve(),
+  );
+  servers.api.kill('SIGTERM');
+  servers.bare.kill('SIGTERM');
+  return Promise.all(exited);
+}
+
+async function main(): Promise<void> {
+  const v = await resetDatabase();
+  console.log(`Benchmarks on ${v}, database ${DB_NAME}; ${SECONDS}s per load phase\n`);
+  let servers = await stack(DB_URL);
+  let single: { writes: WriteFigures; reads: Map<number, number> };
+  try {
+    single = {
+      writes: await writes(DB_URL, 5),
+      reads: await reads(DB_URL, servers, [1, 100, 1000]),
+    };
   } finally {
-    api.kill('SIGTERM');
-    bare.kill('SIGTERM');
+    await stop(servers);
+  }
+  if (!CLUSTER_URL) process.exit(0);
+
+  // 3. The same through the Galera cluster (BENCH_CLUSTER_URL): the API and the bare server on
+  // HAProxy; fewer runs and no 1000-connection phase, to keep the whole bounded.
+  const cv = await resetDatabase(CLUSTER_URL);
+  console.log(`\nThrough the Galera cluster: ${cv} behind HAProxy (${CLUSTER_URL.host})\n`);
+  servers = await stack(CLUSTER_URL);
+  try {
+    const cluster = {
+      writes: await writes(CLUSTER_URL, 3),
+      reads: await reads(CLUSTER_URL, servers, [1, 100]),
+    };
+    const ratio = (label: string, one: number, three: number, unit: string) =>
+      console.log(
+        `  ${label.padEnd(34)} single node ${fmt(one).padStart(8)} ${unit}   cluster ${fmt(three).padStart(8)} ${unit}   cluster/single ${(three / one).toFixed(2)}`,
+      );
+    console.log('\nCluster next to the single node (API figures, same run)');
+    ratio(
+      'POST 10 000 new bars',
+      1e7 / single.writes.insert,
+      1e7 / cluster.writes.insert,
+      'bars/s',
+    );
+    ratio(
+      'POST 10 000 bars again (updates)',
+      1e7 / single.writes.update,
+      1e7 / cluster.writes.update,
+      'bars/s',
+    );
+    ratio(
+      'raw mysql2 upsert of 10 000 bars',
+      1e7 / single.writes.rawInsert,
+      1e7 / cluster.writes.rawInsert,
+      'bars/s',
+    );
+    for (const [connections, rate] of cluster.reads)
+      ratio(`GET /api/v1/data, ${connections} conn`, single.reads.get(connections)!, rate, 'req/s');
+  } finally {
+    await stop(servers);
   }
   process.exit(0);
 }

@@ -8,6 +8,10 @@
  *      empty table.
  *   5. Peak RSS (VmHWM) of a fresh API process for 1M and 3M rows, sync and async (the 3M file is
  *      generated into a temporary directory and deleted afterwards). BENCH_SKIP_3M=1 skips 3M.
+ *   6. With BENCH_CLUSTER_URL (the HAProxy of `npm run cluster:up`, e.g.
+ *      mysql://root@127.0.0.1:13306/hd_bench_cluster): LOAD DATA, the upload and the re-upload
+ *      of the same file through the 3-node Galera cluster, each next to the single node's figure
+ *      (about 2-3 minutes more; BENCH_SKIP_3M=1 shortens step 5).
  * Prints rows/s for each, the ratio to LOAD DATA and the peak RSS figures.
  * BENCH_DATABASE_URL (default mysql://root@127.0.0.1:3306/hd_bench) is dropped and recreated;
  * BENCH_PORT (3902) is the API's port; BENCH_CPU_PROF_DIR makes the first API write a CPU profile.
@@ -27,7 +31,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
-import { BENCH_ENV, BENCH_KEY, connect } from './support';
+import { BENCH_ENV, BENCH_KEY, CLUSTER_URL, connect, resetDatabase } from './support';
 
 const DB_URL = new URL(process.env.BENCH_DATABASE_URL ?? 'mysql://root@127.0.0.1:3306/hd_bench');
 const DB_NAME = DB_URL.pathname.slice(1);
@@ -165,6 +169,27 @@ function peakRssMb(pid: number): number {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
+/**
+ * The ceiling: LOAD DATA LOCAL INFILE of the file into an empty copy of historical_data, in one
+ * transaction (on Galera an autocommit LOAD DATA can be taken for done without a count, see
+ * docs/OPERATIONS.md); answers ms.
+ */
+async function loadBaseline(db: Awaited<ReturnType<typeof connect>>): Promise<number> {
+  await db.query('CREATE TABLE load_baseline LIKE historical_data');
+  const t0 = performance.now();
+  await db.query('BEGIN');
+  const [result] = (await db.query({
+    sql: "LOAD DATA LOCAL INFILE 'ingest.csv' INTO TABLE load_baseline FIELDS TERMINATED BY ',' LINES TERMINATED BY '\\n' IGNORE 1 LINES (symbol, `date`, `open`, high, low, `close`, volume)",
+    infileStreamFactory: () => createReadStream(file),
+  } as unknown as string)) as unknown as [{ affectedRows?: number }];
+  await db.query('COMMIT');
+  const ms = performance.now() - t0;
+  if (result.affectedRows !== SYMBOLS * DAYS)
+    throw new Error(`LOAD DATA stored ${result.affectedRows} rows of ${SYMBOLS * DAYS}`);
+  await db.query('DROP TABLE load_baseline');
+  return ms;
+}
+
 async function main(): Promise<void> {
   await generate(file, SYMBOLS);
   const rows = SYMBOLS * DAYS;
@@ -184,14 +209,7 @@ async function main(): Promise<void> {
     for (const table of ['historical_data', 'symbols', 'uploads'])
       await db.query(`TRUNCATE TABLE ${table}`);
   };
-  await db.query('CREATE TABLE load_baseline LIKE historical_data');
-  const t0 = performance.now();
-  await db.query({
-    sql: "LOAD DATA LOCAL INFILE 'ingest.csv' INTO TABLE load_baseline FIELDS TERMINATED BY ',' LINES TERMINATED BY '\\n' IGNORE 1 LINES (symbol, `date`, `open`, high, low, `close`, volume)",
-    infileStreamFactory: () => createReadStream(file),
-  } as unknown as string);
-  const loadMs = performance.now() - t0;
-  await db.query('DROP TABLE load_baseline');
+  const loadMs = await loadBaseline(db);
 
   const rate = (ms: number): number => rows / (ms / 1000);
   const fmt = (n: number): string => Math.round(n).toLocaleString('en-US').padStart(9);
@@ -255,7 +273,48 @@ async function main(): Promise<void> {
   }
   await db.end();
   console.log(`${'API server peak RSS (fresh process)'.padEnd(36)}${rss.join('; ')}`);
+  if (CLUSTER_URL) await cluster({ load: loadMs, upload: first.ms, reupload: second.ms });
   process.exit(0);
+}
+
+/**
+ * 6. BENCH_CLUSTER_URL: the same file through the 3-node Galera cluster behind HAProxy — LOAD
+ * DATA, the HTTP upload into an empty table and the re-upload — each next to the single node's
+ * figure from this run. Bounded by the file (1M rows, chunks of 50k: one write set each).
+ */
+async function cluster(single: { load: number; upload: number; reupload: number }): Promise<void> {
+  const url = CLUSTER_URL!;
+  const name = url.pathname.slice(1);
+  const version = await resetDatabase(url);
+  console.log(`\nThrough the Galera cluster: ${version} behind HAProxy (${url.host})`);
+  const api = await startApi({ DATABASE_URL: url.toString() }); // migrates the schema
+  const db = await connect(name, ['+LOCAL_FILES'], url);
+  const loadMs = await loadBaseline(db);
+  await db.end();
+  const first = await upload();
+  const second = await upload();
+  await stopApi(api);
+  const rows = SYMBOLS * DAYS;
+  const line = (label: string, ms: number, singleMs: number, extra = ''): void =>
+    console.log(
+      `${label.padEnd(36)}${Math.round(rows / (ms / 1000))
+        .toLocaleString('en-US')
+        .padStart(9)} rows/s  ${(ms / 1000).toFixed(1).padStart(5)} s  ` +
+        `single node ${Math.round(rows / (singleMs / 1000)).toLocaleString('en-US')} rows/s, cluster/single ${(singleMs / ms).toFixed(2)}${extra}`,
+    );
+  line('LOAD DATA LOCAL INFILE (cluster)', loadMs, single.load);
+  line(
+    'HTTP upload, empty table (cluster)',
+    first.ms,
+    single.upload,
+    `, ratio to cluster LOAD DATA ${(loadMs / first.ms).toFixed(2)} (inserted ${String(first.report.inserted)}, failed ${String(first.report.failed)})`,
+  );
+  line(
+    'HTTP re-upload (cluster)',
+    second.ms,
+    single.reupload,
+    ` (updated ${String(second.report.updated)}, failed ${String(second.report.failed)})`,
+  );
 }
 
 main().catch((err: unknown) => {
