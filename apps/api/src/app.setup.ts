@@ -1,6 +1,5 @@
 import { APP_CONFIG, AppConfig } from '@app/config';
 import {
-  assignRequestId,
   createValidationPipe,
   deferContinue,
   jsonBody,
@@ -10,8 +9,14 @@ import {
 import { NestFactory, Reflector } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { SwaggerModule } from '@nestjs/swagger';
-import { httpMetricsMiddleware, setMetricsRecording } from '@app/observability';
+import {
+  httpMetricsMiddleware,
+  requestLogMiddleware,
+  ROOT_LOGGER,
+  setMetricsRecording,
+} from '@app/observability';
 import { Logger } from 'nestjs-pino';
+import type pino from 'pino';
 import { AppModule, AppOptions } from './app.module';
 import { buildOpenApiDocument } from './openapi';
 import compression from 'compression';
@@ -42,16 +47,8 @@ export function configureApp(app: NestExpressApplication): void {
   // request. The lag sampler's timer is unref'd, so it never keeps the process alive.
   new LoadShedder(config.http.overload).guard(app.getHttpServer());
   app.use(httpMetricsMiddleware);
-  app.use(
-    (
-      req: Parameters<typeof assignRequestId>[0],
-      res: Parameters<typeof assignRequestId>[1],
-      next: () => void,
-    ) => {
-      assignRequestId(req, res);
-      next();
-    },
-  );
+  // The request id, the request's logger (made when something logs) and its completion line.
+  app.use(requestLogMiddleware(app.get<pino.Logger>(ROOT_LOGGER)));
   const keys = new KeyRing(config.auth.keys);
   app.use((req: Request, _res: Response, next: () => void) => {
     const identity = keys.identify(req);
