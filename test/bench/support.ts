@@ -167,7 +167,16 @@ export async function load(
   const epoch = Date.parse(`${data.firstDay}T00:00:00Z`) / 1000;
   writeFileSync(
     script,
-    `math.randomseed(${Date.now() % 100000})
+    // Each wrk thread runs its own Lua state: seeded alike, both would ask the same key sequence
+    // (every key twice, half the requests cache hits). setup() numbers the threads; init() seeds.
+    `local threads = 0
+setup = function(thread)
+  threads = threads + 1
+  thread:set("thread_id", threads)
+end
+init = function(args)
+  math.randomseed(${Date.now() % 100000} + 7919 * thread_id)
+end
 request = function()
   local s = math.random(0, ${data.symbols - 1})
   local d = math.random(0, ${data.days - data.windowDays - 1})

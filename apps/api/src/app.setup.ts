@@ -1,17 +1,24 @@
 import { APP_CONFIG, AppConfig } from '@app/config';
 import {
-  assignRequestId,
+  chainMiddleware,
   createValidationPipe,
   deferContinue,
   jsonBody,
+  Middleware,
   ProblemDetailsFilter,
   TimeoutInterceptor,
 } from '@app/common';
 import { NestFactory, Reflector } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { SwaggerModule } from '@nestjs/swagger';
-import { httpMetricsMiddleware, setMetricsRecording } from '@app/observability';
+import {
+  httpMetricsMiddleware,
+  requestLogMiddleware,
+  ROOT_LOGGER,
+  setMetricsRecording,
+} from '@app/observability';
 import { Logger } from 'nestjs-pino';
+import type pino from 'pino';
 import { AppModule, AppOptions } from './app.module';
 import { buildOpenApiDocument } from './openapi';
 import compression from 'compression';
@@ -41,19 +48,17 @@ export function configureApp(app: NestExpressApplication): void {
   // First, before Express: an overloaded server refuses before doing any other work for the
   // request. The lag sampler's timer is unref'd, so it never keeps the process alive.
   new LoadShedder(config.http.overload).guard(app.getHttpServer());
-  app.use(httpMetricsMiddleware);
-  app.use(
-    (
-      req: Parameters<typeof assignRequestId>[0],
-      res: Parameters<typeof assignRequestId>[1],
-      next: () => void,
-    ) => {
-      assignRequestId(req, res);
-      next();
-    },
-  );
+  app.disable('x-powered-by');
+  app.set('trust proxy', config.http.trustProxy);
+  // The global middlewares in front of the routes, in this order, as one Express layer (each
+  // app.use is a router dispatch on every request).
+  const front: Middleware<Request, Response>[] = [
+    httpMetricsMiddleware,
+    // The request id, the request's logger (made when something logs) and its completion line.
+    requestLogMiddleware(app.get<pino.Logger>(ROOT_LOGGER)) as Middleware<Request, Response>,
+  ];
   const keys = new KeyRing(config.auth.keys);
-  app.use((req: Request, _res: Response, next: () => void) => {
+  front.push((req, _res, next) => {
     const identity = keys.identify(req);
     // No keys configured: a key sent anyway is ignored rather than rejected.
     setIdentity(
@@ -62,8 +67,7 @@ export function configureApp(app: NestExpressApplication): void {
     );
     next();
   });
-  app.disable('x-powered-by');
-  app.use(securityHeaders());
+  front.push(securityHeaders());
   // gzip for bodies over 1 KiB when the client accepts it (lists of bars compress ~8x). A client
   // that accepts no encoding skips the middleware (it wraps write/end for every response); Vary
   // says so either way.
@@ -74,7 +78,7 @@ export function configureApp(app: NestExpressApplication): void {
       compression.filter(req, res) ||
       String(res.getHeader('Content-Type')).startsWith('application/x-ndjson'),
   });
-  app.use((req: Request, res: Response, next: (err?: unknown) => void) => {
+  front.push((req, res, next) => {
     if (req.headers['accept-encoding']) {
       compress(req, res, next);
     } else {
@@ -82,21 +86,21 @@ export function configureApp(app: NestExpressApplication): void {
       next();
     }
   });
-  app.set('trust proxy', config.http.trustProxy);
   // The data explorer at / (apps/web, built by `npm run build`): before Nest's routes, after gzip.
   // Entered only for its own paths: the API's requests skip the walk through its routes.
   const explorer = explorerMiddleware(EXPLORER_DIRS, { preloadSymbols: !config.auth.reads });
   if (explorer) {
-    app.use((req: Request, res: Response, next: (err?: unknown) => void) =>
+    front.push((req, res, next) =>
       isExplorerPath(req.path) || req.path === '/favicon.svg' ? explorer(req, res, next) : next(),
     );
   }
   // Not on the upload route: a CSV sent as application/json is refused there (415) unread. A
   // request announcing no body (most GETs) skips the parser, which would find none.
   const parseJson = jsonBody(JSON_BODY_LIMIT);
-  app.use((req: Request, res: Response, next: (err?: unknown) => void) =>
+  front.push((req, res, next) =>
     isUpload(req) || !announcesBody(req) ? next() : parseJson(req, res, next),
   );
+  app.use(chainMiddleware(...front));
   // An upload's `100 Continue` waits until its declared size, type and key are accepted.
   deferContinue(app.getHttpServer(), isUpload);
   if (config.http.corsOrigins.length > 0) {
@@ -189,13 +193,11 @@ function securityHeaders(): (req: Request, res: Response, next: (err?: unknown) 
   };
 }
 
-type Middleware = (req: Request, res: Response, next: (err?: unknown) => void) => void;
-
 /**
  * The headers a middleware sets, read once: helmet's are the same for every request (no nonces),
  * so they are computed at start-up instead of by a dozen small middlewares per request.
  */
-function fixedHeaders(middleware: Middleware): [string, string][] {
+function fixedHeaders(middleware: Middleware<Request, Response>): [string, string][] {
   const headers = new Map<string, string>();
   const recorder = {
     setHeader: (name: string, value: unknown) => headers.set(name, String(value)),

@@ -12,3 +12,4 @@ export * from './throttled-warning';
 export * from './json-text';
 export * from './allowed-methods';
 export * from './request-body';
+export * from './middleware-chain';

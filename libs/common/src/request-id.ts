@@ -8,7 +8,8 @@ const SAFE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
  * Picks the request id: the client's X-Request-Id when it is safe, else a new UUID.
- * Used as pino-http's genReqId, so the log line and the response header always agree.
+ * Called by the request logger (libs/observability, requestLogMiddleware), so the log line and the
+ * response header always agree.
  */
 export function assignRequestId(req: IncomingMessage, res: ServerResponse): string {
   const existing = (req as IncomingMessage & { id?: unknown }).id;

@@ -1,11 +1,12 @@
 import { APP_CONFIG, AppConfig, redactUrl } from '@app/config';
 import { assignRequestId } from '@app/common';
-import { DynamicModule, Module } from '@nestjs/common';
+import { DynamicModule, Module, Provider } from '@nestjs/common';
 import { isSpanContextValid, trace } from '@opentelemetry/api';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LoggerModule as PinoLoggerModule } from 'nestjs-pino';
-import type { DestinationStream } from 'pino';
-import { routeTemplate } from './metrics';
+import { storage } from 'nestjs-pino/storage';
+import pino, { DestinationStream } from 'pino';
+import { onRequestComplete, routeTemplate } from './metrics';
 
 /** Paths pino removes from every line: credentials must never reach a log. */
 export const REDACTED_PATHS = [
@@ -32,61 +33,131 @@ export function traceFields(): Record<string, string> {
   return { trace_id: context.traceId, span_id: context.spanId };
 }
 
-/** The fields of the one line written when a request completes (see docs/OPERATIONS.md). */
-function completionFields(
-  req: IncomingMessage,
-  res: ServerResponse,
-  val: Record<string, unknown>,
-): Record<string, unknown> {
+/** What pino-http wrote for a request: its method and URL, the api_key query value redacted. */
+function requestFields(req: { method?: string; url?: string; originalUrl?: string }): {
+  method?: string;
+  url: string;
+} {
+  return { method: req.method, url: redactUrl(req.originalUrl ?? req.url ?? '') };
+}
+
+/** pino's options, shared by the request log and every other line of the process. */
+export function pinoOptions(
+  log: AppConfig['log'],
+  options: LoggerOptions = {},
+): pino.LoggerOptions {
   return {
-    ...val,
-    method: req.method,
-    route: routeTemplate(req as IncomingMessage & { route?: unknown; baseUrl?: string }),
-    status: res.statusCode,
-    duration_ms: val.responseTime,
+    level: log.level,
+    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    mixin: traceFields,
+    // Bodies and headers are never logged; the request line says enough.
+    serializers: {
+      req: requestFields,
+      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+    },
+    transport:
+      log.pretty && !options.destination
+        ? { target: 'pino-pretty', options: { singleLine: true } }
+        : undefined,
   };
 }
+
+type LoggedRequest = IncomingMessage & { id?: unknown; originalUrl?: string; log?: pino.Logger };
+
+/**
+ * The request's store for nestjs-pino's `PinoLogger` (what `Logger` from @nestjs/common writes
+ * through inside a request): the child logger bound to `req` and `requestId` is made on first use,
+ * so a request during which nothing logs makes none. `PinoLogger.assign` replaces it.
+ */
+class RequestStore {
+  private child: pino.Logger | undefined;
+  constructor(
+    private readonly root: pino.Logger,
+    private readonly req: LoggedRequest,
+  ) {}
+  get logger(): pino.Logger {
+    return (this.child ??= this.root.child({ req: this.req, requestId: this.req.id }));
+  }
+  set logger(logger: pino.Logger) {
+    this.child = logger;
+  }
+}
+
+/**
+ * The request log: one line when the response finishes or the client goes away, with the fields
+ * and levels pino-http wrote (see docs/OPERATIONS.md), written from the metrics middleware's
+ * completion hook; and the request's logger for code that logs while serving it, made lazily.
+ */
+export function requestLogMiddleware(
+  root: pino.Logger,
+): (req: LoggedRequest, res: ServerResponse, next: () => void) => void {
+  return (req, res, next) => {
+    const started = Date.now();
+    assignRequestId(req, res);
+    const store = new RequestStore(root, req);
+    Object.defineProperty(req, 'log', {
+      configurable: true,
+      enumerable: false,
+      get: () => store.logger,
+    });
+    onRequestComplete(res, () => {
+      const responseTime = Date.now() - started;
+      const fields = {
+        req,
+        requestId: req.id,
+        res,
+        ...(res.statusCode >= 500
+          ? { err: new Error(`failed with status code ${res.statusCode}`) }
+          : {}),
+        responseTime,
+        method: req.method,
+        route: routeTemplate(req as LoggedRequest & { route?: unknown; baseUrl?: string }),
+        status: res.statusCode,
+        duration_ms: responseTime,
+      };
+      const message =
+        res.statusCode >= 500
+          ? 'request errored'
+          : !req.readableAborted && res.writableEnded
+            ? 'request completed'
+            : 'request aborted';
+      root.info(fields, message);
+    });
+    storage.run(store, next);
+  };
+}
+
+/** The process's root pino logger, made from the configuration (one per application). */
+export const ROOT_LOGGER = Symbol('ROOT_LOGGER');
 
 @Module({})
 export class LoggerModule {
   static forRoot(options: LoggerOptions = {}): DynamicModule {
+    const rootLogger: Provider = {
+      provide: ROOT_LOGGER,
+      inject: [APP_CONFIG],
+      useFactory: (config: AppConfig) =>
+        options.destination
+          ? pino(pinoOptions(config.log, options), options.destination)
+          : pino(pinoOptions(config.log, options)),
+    };
     return {
       module: LoggerModule,
+      global: true,
+      providers: [rootLogger],
+      exports: [rootLogger],
       imports: [
         PinoLoggerModule.forRootAsync({
-          inject: [APP_CONFIG],
-          useFactory: (config: AppConfig) => {
-            const pinoOptions = {
-              level: config.log.level,
-              genReqId: assignRequestId,
-              redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-              // Top-level, on the request line and on every log written while serving the request.
-              customProps: (req: { id?: unknown }) => ({ requestId: req.id }),
-              mixin: traceFields,
-              customSuccessObject: completionFields,
-              customErrorObject: (
-                req: IncomingMessage,
-                res: ServerResponse,
-                _err: Error,
-                val: Record<string, unknown>,
-              ) => completionFields(req, res, val),
-              // Bodies and headers are never logged; the request line says enough.
-              serializers: {
-                req: (req: { method: string; url: string }) => ({
-                  method: req.method,
-                  url: redactUrl(req.url),
-                }),
-                res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-              },
-              transport:
-                config.log.pretty && !options.destination
-                  ? { target: 'pino-pretty', options: { singleLine: true } }
-                  : undefined,
-            };
-            return {
-              pinoHttp: options.destination ? [pinoOptions, options.destination] : pinoOptions,
-            };
-          },
+          providers: [rootLogger],
+          inject: [ROOT_LOGGER],
+          // nestjs-pino provides Logger and PinoLogger around this logger. Its own middleware
+          // (pino-http, then the store binding) is bound to no route: requestLogMiddleware, which
+          // configureApp installs ahead of the routes, does both.
+          useFactory: (logger: pino.Logger) => ({
+            pinoHttp: { logger },
+            useExisting: true,
+            forRoutes: [],
+          }),
         }),
       ],
     };

@@ -165,6 +165,33 @@ export function recordRequest(
   series.total.inc();
 }
 
+const COMPLETION_HOOK = Symbol('completionHook');
+type Completable = { [COMPLETION_HOOK]?: (() => void) | null };
+
+/**
+ * Runs `hook` once when the response finishes or the connection closes first: from the metrics
+ * middleware's own listeners when it watches this response (one pair of listeners per request),
+ * else from listeners of its own. One hook per response.
+ */
+export function onRequestComplete(
+  res: { once(event: 'finish' | 'close', listener: () => void): unknown },
+  hook: () => void,
+): void {
+  const watched = res as Completable;
+  if (watched[COMPLETION_HOOK] === null) {
+    watched[COMPLETION_HOOK] = hook;
+    return;
+  }
+  let done = false;
+  const once = (): void => {
+    if (done) return;
+    done = true;
+    hook();
+  };
+  res.once('finish', once);
+  res.once('close', once);
+}
+
 export function httpMetricsMiddleware(req: Request, res: Response, next: NextFunction): void {
   const timed = recording;
   const start = timed ? performance.now() : 0;
@@ -175,12 +202,14 @@ export function httpMetricsMiddleware(req: Request, res: Response, next: NextFun
     if (done) return;
     done = true;
     inFlight--;
+    (res as Completable)[COMPLETION_HOOK]?.();
     if (!timed) return;
     httpRequestsInFlight.dec();
     const series = seriesOf(req.method, routeTemplate(req), String(res.statusCode));
     series.duration.observe((performance.now() - start) / 1000);
     series.total.inc();
   };
+  (res as Completable)[COMPLETION_HOOK] = null;
   res.once('finish', record);
   res.once('close', record);
   next();

@@ -1,0 +1,112 @@
+import { createServer, request, Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { PinoLogger } from 'nestjs-pino';
+import { storage } from 'nestjs-pino/storage';
+import { pinoOptions, requestLogMiddleware } from './logger.module';
+import { httpMetricsMiddleware } from './metrics';
+
+type Handler = Parameters<typeof createServer>[1] & object;
+
+/** A node:http server running `chain` then `handler`, and the lines its logger wrote. */
+async function serve(
+  chain: ((req: never, res: never, next: () => void) => void)[],
+  handler: Handler,
+): Promise<{ server: Server; port: number; lines: Record<string, unknown>[]; root: pino.Logger }> {
+  const lines: Record<string, unknown>[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const line of chunk.toString().split('\n').filter(Boolean)) {
+        lines.push(JSON.parse(line) as Record<string, unknown>);
+      }
+      done();
+    },
+  });
+  const root = pino(pinoOptions({ level: 'info', pretty: false }, { destination }), destination);
+  const middlewares = [...chain, requestLogMiddleware(root)];
+  const server = createServer((req, res) => {
+    const run = (i: number): void => {
+      if (i === middlewares.length) return void handler(req, res);
+      (middlewares[i] as (req: unknown, res: unknown, next: () => void) => void)(req, res, () =>
+        run(i + 1),
+      );
+    };
+    run(0);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, port: (server.address() as AddressInfo).port, lines, root };
+}
+
+function get(port: number, path: string, headers: Record<string, string> = {}): Promise<number> {
+  return new Promise((resolve, reject) => {
+    request({ port, path, headers, host: '127.0.0.1' }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    })
+      .on('error', reject)
+      .end();
+  });
+}
+
+const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 20));
+
+describe('requestLogMiddleware', () => {
+  const servers: Server[] = [];
+  afterAll(() => servers.forEach((s) => s.close()));
+
+  it('writes the completion line pino-http wrote, from the metrics hook, with the key redacted', async () => {
+    const s = await serve([httpMetricsMiddleware as never], (_req, res) => {
+      res.statusCode = 200;
+      res.end('ok');
+    });
+    servers.push(s.server);
+    const child = jest.spyOn(s.root, 'child');
+    await get(s.port, '/api/v1/data?symbol=A&api_key=sekrit', { 'X-Request-Id': 'r-1' });
+    await settle();
+    expect(s.lines).toHaveLength(1);
+    expect(s.lines[0]).toMatchObject({
+      level: 30,
+      msg: 'request completed',
+      requestId: 'r-1',
+      req: { method: 'GET', url: '/api/v1/data?symbol=A&api_key=REDACTED' },
+      res: { statusCode: 200 },
+      responseTime: expect.any(Number),
+      method: 'GET',
+      status: 200,
+      duration_ms: expect.any(Number),
+    });
+    expect(JSON.stringify(s.lines)).not.toContain('sekrit');
+    // Nothing logged while serving it: no child logger was made.
+    expect(child).not.toHaveBeenCalled();
+  });
+
+  it('binds req and requestId to what is logged inside the request, made on first use', async () => {
+    const s = await serve([], (_req, res) => {
+      new PinoLogger({ pinoHttp: {} }).logger.info('inside');
+      storage.getStore()!.logger.warn('again');
+      res.statusCode = 503;
+      res.end();
+    });
+    servers.push(s.server);
+    const child = jest.spyOn(s.root, 'child');
+    await get(s.port, '/x', { 'X-Request-Id': 'r-2' });
+    await settle();
+    expect(child).toHaveBeenCalledTimes(1);
+    const inside = s.lines.filter((l) => l.msg === 'inside' || l.msg === 'again');
+    expect(inside).toHaveLength(2);
+    for (const line of inside) {
+      expect(line).toMatchObject({ requestId: 'r-2', req: { method: 'GET', url: '/x' } });
+    }
+    // A 5xx is "request errored" with the error pino-http made, at info, without metrics hook.
+    expect(s.lines.filter((l) => String(l.msg).startsWith('request '))).toEqual([
+      expect.objectContaining({
+        level: 30,
+        msg: 'request errored',
+        requestId: 'r-2',
+        status: 503,
+        err: expect.objectContaining({ message: 'failed with status code 503' }),
+      }),
+    ]);
+  });
+});
