@@ -1,5 +1,6 @@
 import {
   BarRecord,
+  BarTexts,
   BulkMode,
   HistoricalDataRepository,
   TransactionRunner,
@@ -13,6 +14,12 @@ import { BatchResult, BatchWriter } from './bar-batch.writer';
 export interface BatchTarget {
   /** Writes a batch; its result, or (a streamed target) zero counts once the batch is taken. */
   write(batch: BarRecord[]): Promise<BatchResult>;
+  /**
+   * Streamed targets: takes one bar (and its source text, see BarTexts) instead of batches; it is
+   * encoded at once, so `bar` may be reused for the next row. A promise says wait for it before
+   * the next bar (backpressure); it rejects when the load failed.
+   */
+  take?(bar: BarRecord, texts?: BarTexts): Promise<void> | undefined;
   /** How many writes may run at once while the next batches are read. */
   readonly maxInFlight: number;
   /** Streamed targets: every batch handed over; resolves once all is committed. */
@@ -159,6 +166,7 @@ export class StreamedChunks implements WriteStrategy {
     const loader = new ChunkLoader(this.transactions, this.repository, this.mode, this.hooks);
     const report = await ingest({
       write: (batch) => loader.write(batch),
+      take: (bar, texts) => loader.take(bar, texts),
       maxInFlight: 1,
       flush: () => loader.flush(),
       abort: (reason) => loader.abort(reason),
@@ -185,19 +193,37 @@ class ChunkLoader {
   ) {}
 
   async write(batch: BarRecord[]): Promise<BatchResult> {
-    if (!this.current) {
-      while (this.committing.size >= OPEN_CHUNKS && !this.failure)
-        await Promise.race(this.committing);
-      if (this.failure) throw this.failure;
-      this.current = this.open();
-    }
-    await this.current.add(batch);
-    if (this.failure) throw this.failure;
-    if (this.current.rows >= CHUNK_ROWS) {
-      this.current.end();
-      this.current = undefined;
+    for (const bar of batch) {
+      const wait = this.take(bar);
+      if (wait) await wait;
     }
     return NO_COUNTS;
+  }
+
+  take(bar: BarRecord, texts?: BarTexts): Promise<void> | undefined {
+    const chunk = this.current;
+    if (!chunk) return this.openThenTake(bar, texts);
+    const room = chunk.addRow(bar, texts);
+    if (chunk.rows >= CHUNK_ROWS) {
+      chunk.end();
+      this.current = undefined;
+    } else if (!room) return this.settle(chunk);
+    return this.failure ? Promise.reject(this.failure) : undefined;
+  }
+
+  /** Opens the next chunk once fewer than OPEN_CHUNKS are committing, then adds the bar. */
+  private async openThenTake(bar: BarRecord, texts?: BarTexts): Promise<void> {
+    while (this.committing.size >= OPEN_CHUNKS && !this.failure)
+      await Promise.race(this.committing);
+    if (this.failure) throw this.failure;
+    this.current = this.open();
+    await this.take(bar, texts);
+  }
+
+  /** Waits until the chunk's live reader has room again. */
+  private async settle(chunk: TsvChunk): Promise<void> {
+    await chunk.settled();
+    if (this.failure) throw this.failure;
   }
 
   async flush(): Promise<void> {

@@ -1,4 +1,4 @@
-import type { BarRecord } from '@app/database';
+import { plainDecimalPlaces, type BarRecord } from '@app/database';
 import type { RowErrorCode } from './bar-rule.codes';
 
 /** A bar as it arrives from JSON, a CSV record or the CLI: any field may be missing or malformed. */
@@ -181,110 +181,229 @@ export function maxBarDate(now: Date = new Date()): string {
 export type BarValidator = (raw: RawBar) => BarResult;
 
 /**
+ * Checks one raw bar, writing the normalised bar into `out` (which the caller may reuse from row
+ * to row): answers the errors, or undefined when `out` holds a valid bar.
+ */
+export type BarChecker = (raw: RawBar, out: ValidBar) => BarFieldError[] | undefined;
+
+/** A bar to fill (createBarChecker's `out`). */
+export function emptyBar(): ValidBar {
+  return { symbol: '', date: '', open: 0, high: 0, low: 0, close: 0, adjClose: null, volume: 0 };
+}
+
+/**
  * Builds the validator for one request or file: the options and the date bound are fixed once,
- * then each call is a handful of regex tests and comparisons (no allocation on the happy path
- * beyond the result). This is the only implementation of the bar rules; JSON, CSV and CLI call it.
+ * then each call is a handful of regex tests and comparisons. This is the only implementation of
+ * the bar rules; JSON, CSV and CLI call it.
  */
 export function createBarValidator(options: BarRuleOptions = {}): BarValidator {
+  const check = createBarChecker(options);
+  return (raw: RawBar): BarResult => {
+    const bar = emptyBar();
+    const errors = check(raw, bar);
+    return errors ? { ok: false, errors } : { ok: true, bar };
+  };
+}
+
+/** readPrice's answers that are not a price (prices are > 0, so these cannot be one). */
+const BLANK = -1;
+const NOT_A_NUMBER = -2;
+const TOO_LARGE = -3;
+const NOT_POSITIVE = -4;
+
+/** A price as DECIMAL(20,8) holds it, or one of the sentinels above. */
+function readPrice(value: unknown, decimal: DecimalSeparator): number {
+  // Plain text reads the same whatever the separator but `,` (where `1.469` is 1469).
+  if (typeof value === 'string' && decimal !== ',') {
+    const places = plainDecimalPlaces(value);
+    if (places !== -1 && places <= PRICE_SCALE) {
+      const n = +value;
+      return n >= 1e12 ? TOO_LARGE : n > 0 ? n : NOT_POSITIVE;
+    }
+  }
+  if (isBlank(value)) return BLANK;
+  const n = parseDecimal(value, decimal);
+  if (n === undefined) return NOT_A_NUMBER;
+  // DECIMAL(20,8) holds 12 integer digits.
+  if (n >= 1e12) return TOO_LARGE;
+  // Round as DECIMAL(20,8) would, so both dialects store and serve the same value. Text with
+  // at most 8 decimals already is that value (Number(n.toFixed(8)) === n): the common case.
+  const rounded =
+    typeof value === 'string' && decimal === '.' && fewDecimals(value)
+      ? n
+      : Number(n.toFixed(PRICE_SCALE));
+  return rounded > 0 ? rounded : NOT_POSITIVE;
+}
+
+/** `YYYY-MM-DD` exactly, a real calendar day: the text itself (already canonical), else undefined. */
+function isoDateText(text: string): string | undefined {
+  if (text.length !== 10 || text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45)
+    return undefined;
+  let year = 0;
+  for (let i = 0; i < 4; i++) {
+    const d = text.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return undefined;
+    year = year * 10 + d;
+  }
+  const m1 = text.charCodeAt(5) - 48;
+  const m2 = text.charCodeAt(6) - 48;
+  const d1 = text.charCodeAt(8) - 48;
+  const d2 = text.charCodeAt(9) - 48;
+  if (m1 < 0 || m1 > 9 || m2 < 0 || m2 > 9 || d1 < 0 || d1 > 9 || d2 < 0 || d2 > 9)
+    return undefined;
+  const month = m1 * 10 + m2;
+  const day = d1 * 10 + d2;
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return undefined;
+  return text;
+}
+
+function addError(
+  errors: BarFieldError[] | undefined,
+  field: BarField,
+  code: RowErrorCode,
+  message: string,
+): BarFieldError[] {
+  (errors ??= []).push({ field, code, message });
+  return errors;
+}
+
+const PRICE_FIELDS = ['open', 'high', 'low', 'close'] as const;
+
+/**
+ * The checker behind createBarValidator, for callers that reuse one output bar (a million-row
+ * file): nothing is allocated for a valid bar. A file repeats its symbols row after row, so the
+ * last symbol that passed is remembered and not checked again.
+ */
+export function createBarChecker(options: BarRuleOptions = {}): BarChecker {
   const dateFormat = options.dateFormat ?? 'MM/DD/YYYY';
   const decimal = options.decimal ?? '.';
   const maxDate = maxBarDate(options.now);
+  let lastRawSymbol: string | undefined;
+  let lastSymbol = '';
 
-  return (raw: RawBar): BarResult => {
+  return (raw: RawBar, out: ValidBar): BarFieldError[] | undefined => {
     let errors: BarFieldError[] | undefined;
-    const fail = (field: BarField, code: RowErrorCode, message: string): undefined => {
-      (errors ??= []).push({ field, code, message });
-      return undefined;
-    };
 
     // symbol
-    let symbol: string | undefined;
-    if (isBlank(raw.symbol)) fail('symbol', 'MISSING_FIELD', 'symbol is required');
-    else if (typeof raw.symbol !== 'string')
-      fail('symbol', 'INVALID_SYMBOL', 'symbol must be a string');
+    const rawSymbol = raw.symbol;
+    if (typeof rawSymbol === 'string' && rawSymbol === lastRawSymbol) out.symbol = lastSymbol;
+    else if (isBlank(rawSymbol))
+      errors = addError(errors, 'symbol', 'MISSING_FIELD', 'symbol is required');
+    else if (typeof rawSymbol !== 'string')
+      errors = addError(errors, 'symbol', 'INVALID_SYMBOL', 'symbol must be a string');
     else {
-      symbol = raw.symbol.trim().toUpperCase();
+      const symbol = rawSymbol.trim().toUpperCase();
       if (!SYMBOL_PATTERN.test(symbol)) {
-        symbol = undefined;
-        fail('symbol', 'INVALID_SYMBOL', 'symbol must be 1-32 characters of A-Z 0-9 . - ^ = _ / :');
+        errors = addError(
+          errors,
+          'symbol',
+          'INVALID_SYMBOL',
+          'symbol must be 1-32 characters of A-Z 0-9 . - ^ = _ / :',
+        );
+      } else {
+        lastRawSymbol = rawSymbol;
+        lastSymbol = symbol;
+        out.symbol = symbol;
       }
     }
 
     // date
-    let date: string | undefined;
-    if (isBlank(raw.date)) fail('date', 'MISSING_FIELD', 'date is required');
+    const rawDate = raw.date;
+    const fast = typeof rawDate === 'string' ? isoDateText(rawDate) : undefined;
+    if (fast !== undefined) {
+      if (fast < MIN_DATE || fast > maxDate)
+        errors = addError(
+          errors,
+          'date',
+          'DATE_OUT_OF_RANGE',
+          `date must be between ${MIN_DATE} and ${maxDate}`,
+        );
+      else out.date = fast;
+    } else if (isBlank(rawDate))
+      errors = addError(errors, 'date', 'MISSING_FIELD', 'date is required');
     else {
-      const parsed = parseBarDate(raw.date, dateFormat);
-      if (!parsed.ok) fail('date', 'INVALID_DATE', `date ${parsed.reason}`);
+      const parsed = parseBarDate(rawDate, dateFormat);
+      if (!parsed.ok) errors = addError(errors, 'date', 'INVALID_DATE', `date ${parsed.reason}`);
       else if (parsed.date < MIN_DATE || parsed.date > maxDate)
-        fail('date', 'DATE_OUT_OF_RANGE', `date must be between ${MIN_DATE} and ${maxDate}`);
-      else date = parsed.date;
+        errors = addError(
+          errors,
+          'date',
+          'DATE_OUT_OF_RANGE',
+          `date must be between ${MIN_DATE} and ${maxDate}`,
+        );
+      else out.date = parsed.date;
     }
 
-    const price = (field: BarField, value: unknown, required: boolean): number | undefined => {
-      if (isBlank(value)) {
-        return required ? fail(field, 'MISSING_FIELD', `${field} is required`) : undefined;
+    // prices
+    let pricesOk = true;
+    for (const field of PRICE_FIELDS) {
+      const n = readPrice(raw[field], decimal);
+      if (n > 0) out[field] = n;
+      else {
+        pricesOk = false;
+        errors = priceError(errors, field, n);
       }
-      const n = parseDecimal(value, decimal);
-      if (n === undefined) return fail(field, 'INVALID_NUMBER', `${field} must be a number`);
-      // DECIMAL(20,8) holds 12 integer digits.
-      if (n >= 1e12) return fail(field, 'INVALID_NUMBER', `${field} must be below 1e12`);
-      // Round as DECIMAL(20,8) would, so both dialects store and serve the same value. Text with
-      // at most 8 decimals already is that value (Number(n.toFixed(8)) === n): the common case.
-      const rounded =
-        typeof value === 'string' && decimal === '.' && fewDecimals(value)
-          ? n
-          : Number(n.toFixed(PRICE_SCALE));
-      if (!(rounded > 0)) {
-        return fail(field, 'NON_POSITIVE_PRICE', `${field} must be greater than 0`);
-      }
-      return rounded;
-    };
-
-    const open = price('open', raw.open, true);
-    const high = price('high', raw.high, true);
-    const low = price('low', raw.low, true);
-    const close = price('close', raw.close, true);
-    const adjClose = price('adjClose', raw.adjClose, false);
+    }
+    const adj = readPrice(raw.adjClose, decimal);
+    if (adj > 0) out.adjClose = adj;
+    else if (adj === BLANK) out.adjClose = null;
+    else errors = priceError(errors, 'adjClose', adj);
 
     // volume
-    let volume: number | undefined;
-    if (isBlank(raw.volume)) fail('volume', 'MISSING_FIELD', 'volume is required');
+    const rawVolume = raw.volume;
+    const plainVolume =
+      typeof rawVolume === 'string' && plainDecimalPlaces(rawVolume) === 0 ? +rawVolume : -1;
+    if (plainVolume >= 0) out.volume = plainVolume;
+    else if (isBlank(rawVolume))
+      errors = addError(errors, 'volume', 'MISSING_FIELD', 'volume is required');
     else {
-      const n = parseDecimal(raw.volume, decimal);
-      if (n === undefined) fail('volume', 'INVALID_NUMBER', 'volume must be a number');
+      const n = parseDecimal(rawVolume, decimal);
+      if (n === undefined)
+        errors = addError(errors, 'volume', 'INVALID_NUMBER', 'volume must be a number');
       else if (!Number.isInteger(n) || n < 0 || n > Number.MAX_SAFE_INTEGER)
-        fail('volume', 'INVALID_VOLUME', 'volume must be a whole number >= 0');
-      else volume = n;
+        errors = addError(errors, 'volume', 'INVALID_VOLUME', 'volume must be a whole number >= 0');
+      else out.volume = n;
     }
 
-    if (open !== undefined && high !== undefined && low !== undefined && close !== undefined) {
-      if (high < low) fail('high', 'HIGH_BELOW_LOW', `high ${high} is below low ${low}`);
+    if (pricesOk) {
+      const { open, high, low, close } = out;
+      if (high < low)
+        errors = addError(errors, 'high', 'HIGH_BELOW_LOW', `high ${high} is below low ${low}`);
       else {
         if (open > high || open < low)
-          fail('open', 'OPEN_OUT_OF_RANGE', `open ${open} is outside [low ${low}, high ${high}]`);
+          errors = addError(
+            errors,
+            'open',
+            'OPEN_OUT_OF_RANGE',
+            `open ${open} is outside [low ${low}, high ${high}]`,
+          );
         if (close > high || close < low)
-          fail(
+          errors = addError(
+            errors,
             'close',
             'CLOSE_OUT_OF_RANGE',
             `close ${close} is outside [low ${low}, high ${high}]`,
           );
       }
     }
-
-    if (errors) return { ok: false, errors };
-    return {
-      ok: true,
-      bar: {
-        symbol: symbol!,
-        date: date!,
-        open: open!,
-        high: high!,
-        low: low!,
-        close: close!,
-        adjClose: adjClose ?? null,
-        volume: volume!,
-      },
-    };
+    return errors;
   };
+}
+
+/** The error for a price readPrice refused (a blank adjClose is no error: it is optional). */
+function priceError(
+  errors: BarFieldError[] | undefined,
+  field: BarField,
+  sentinel: number,
+): BarFieldError[] {
+  switch (sentinel) {
+    case BLANK:
+      return addError(errors, field, 'MISSING_FIELD', `${field} is required`);
+    case NOT_A_NUMBER:
+      return addError(errors, field, 'INVALID_NUMBER', `${field} must be a number`);
+    case TOO_LARGE:
+      return addError(errors, field, 'INVALID_NUMBER', `${field} must be below 1e12`);
+    default:
+      return addError(errors, field, 'NON_POSITIVE_PRICE', `${field} must be greater than 0`);
+  }
 }

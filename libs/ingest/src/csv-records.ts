@@ -37,6 +37,15 @@ export const MAX_LINE_BYTES = 4 * 1024 * 1024;
 
 class LineTooLongError extends Error {}
 
+/**
+ * Bytes handed to the parser per write: fewer than 100 rows of a typical file. fast-csv emits a
+ * write's rows at once up to 100, then continues on a later tick (setImmediate); rows that wait
+ * for a later tick outlive a young-generation collection and are promoted to the old one, which
+ * then grows by the file's size between full collections. Measured on 1M rows: 64 KiB writes
+ * promoted 345 MB and spent 1.5 s in scavenges, 4 KiB writes 24 MB and 0.75 s.
+ */
+const PARSE_SLICE_BYTES = 4 * 1024;
+
 /** The delimiter that occurs most often outside quotes in the header line. */
 export function detectDelimiter(headerLine: string): string {
   const counts = new Map<string, number>(DELIMITERS.map((d) => [d, 0]));
@@ -128,7 +137,19 @@ export async function* readCsvRecordBatches(
     const out = pending.length ? Buffer.concat([...pending, chunk]) : chunk;
     pending = [];
     pendingBytes = 0;
-    if (!parser.write(out)) await drained();
+    // In slices (see PARSE_SLICE_BYTES): a 64 KiB socket read is ~1000 rows.
+    // Each slice ends at a line end (a long line goes whole), so no write re-scans a row.
+    for (let at = 0; at < out.length;) {
+      let end = at + PARSE_SLICE_BYTES;
+      if (end >= out.length) end = out.length;
+      else {
+        const last = out.lastIndexOf(10, end - 1);
+        const next = last >= at ? last : out.indexOf(10, end);
+        end = next === -1 ? out.length : next + 1;
+      }
+      if (!parser.write(out.subarray(at, end))) await drained();
+      at = end;
+    }
   };
   void (async () => {
     try {

@@ -12,7 +12,7 @@ import type { Readable } from 'node:stream';
 import type { QueryRunner } from 'typeorm';
 import type { RowErrorCode } from './bar-rule.codes';
 import { alreadyExistsMessage, BATCH_ROWS, BatchResult, BatchWriter } from './bar-batch.writer';
-import { BarField, BarRuleOptions, RawBar } from './bar.rules';
+import { BarField, BarRuleOptions, emptyBar, RawBar, ValidBar } from './bar.rules';
 import {
   BatchTarget,
   DryRun,
@@ -182,6 +182,18 @@ class IngestRun {
   };
   private bars: ValidatedBars;
   private columns?: CsvColumns;
+  /** The current record's cells and its bar: one of each for the whole file, reused per row. */
+  private readonly raw: RawBar = {
+    symbol: undefined,
+    date: undefined,
+    open: undefined,
+    high: undefined,
+    low: undefined,
+    close: undefined,
+    adjClose: undefined,
+    volume: undefined,
+  };
+  private readonly bar: ValidBar = emptyBar();
   /** The rejected-rows receiver is saturated until this settles. */
   private rejectedBackpressure?: Promise<void>;
 
@@ -193,6 +205,7 @@ class IngestRun {
   async consume(source: Readable, target: BatchTarget): Promise<CsvIngestReport> {
     const pool = new InFlightBatches(target.maxInFlight);
     const keepFields = this.options.onConflict === 'error';
+    const take = target.take?.bind(target);
     let batch = newBatch();
     const dispatch = (full: Batch): Promise<void> =>
       pool.add(async () => this.account(full, await target.write(full.bars)));
@@ -214,9 +227,14 @@ class IngestRun {
             this.columns = CsvColumns.fromHeader(record.fields, this.options.symbol);
             continue;
           }
-          const bar = this.check(record, this.columns);
-          if (!bar) continue;
-          batch.bars.push(bar);
+          if (!this.check(record, this.columns)) continue;
+          // A streamed target encodes the bar at once: nothing of the row outlives this step.
+          if (take) {
+            const wait = take(this.bar, this.raw);
+            if (wait) await wait;
+            continue;
+          }
+          batch.bars.push({ ...this.bar });
           batch.lines.push(record.line);
           // Holding the original fields otherwise keeps every batch's strings alive.
           if (keepFields) batch.fields.push(record.fields);
@@ -298,8 +316,8 @@ class IngestRun {
     }
   }
 
-  /** Validates one record; answers the bar, or records why not. */
-  private check(record: CsvRecord, columns: CsvColumns): BarRecord | undefined {
+  /** Validates one record into `this.bar` (true), or records why not (false). */
+  private check(record: CsvRecord, columns: CsvColumns): boolean {
     this.report.rows++;
     if (this.report.rows % PROGRESS_EVERY === 0) this.options.onProgress?.(this.report.rows);
     const { fields, line } = record;
@@ -313,14 +331,14 @@ class IngestRun {
           message: `expected ${columns.width} fields (as in the header), found ${fields.length}`,
         },
       ]);
-      return undefined;
+      return false;
     }
-    const raw = columns.read(fields);
-    const result = this.bars.check(raw);
-    if (result.ok) return result.bar;
+    const raw = columns.read(fields, this.raw);
+    const errors = this.bars.checkInto(raw, this.bar);
+    if (!errors) return true;
     this.reject(
       record,
-      result.errors.map((e) => ({
+      errors.map((e) => ({
         line,
         column: columns.nameOf(e.field),
         value: truncate(cellOf(raw[e.field])),
@@ -328,7 +346,7 @@ class IngestRun {
         message: e.message,
       })),
     );
-    return undefined;
+    return false;
   }
 
   private reject(record: CsvRecord, errors: UploadRowError[]): void {
@@ -366,19 +384,18 @@ class CsvColumns {
     return this.map.width;
   }
 
-  /** The record's cells as a raw bar (the query's symbol for files without a symbol column). */
-  read(fields: string[]): RawBar {
+  /** The record's cells as a raw bar, written into `raw` (the query's symbol for files without a symbol column). */
+  read(fields: string[], raw: RawBar): RawBar {
     const i = this.map.index;
-    return {
-      symbol: i.symbol !== undefined ? fields[i.symbol] : this.symbol,
-      date: fields[i.date!],
-      open: fields[i.open!],
-      high: fields[i.high!],
-      low: fields[i.low!],
-      close: fields[i.close!],
-      adjClose: i.adjClose !== undefined ? fields[i.adjClose] : undefined,
-      volume: fields[i.volume!],
-    };
+    raw.symbol = i.symbol !== undefined ? fields[i.symbol] : this.symbol;
+    raw.date = fields[i.date!];
+    raw.open = fields[i.open!];
+    raw.high = fields[i.high!];
+    raw.low = fields[i.low!];
+    raw.close = fields[i.close!];
+    raw.adjClose = i.adjClose !== undefined ? fields[i.adjClose] : undefined;
+    raw.volume = fields[i.volume!];
+    return raw;
   }
 
   /** The file's name of the column a field came from, for error reports. */
