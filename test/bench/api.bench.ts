@@ -15,6 +15,7 @@
  *      cluster (3 runs of the POSTs; GET at 1 and 100 connections), then each API figure next to
  *      the single node's from this run. Bounded: about 2 minutes more at BENCH_SECONDS=10.
  * Load comes from wrk (apt-get install wrk). Loopback only; every phase is bounded in time.
+ * BENCH_API_PORT (3900) and BENCH_BARE_PORT (3901) are where the API and the bare server listen.
  * BENCH_DATABASE_URL (default mysql://root@127.0.0.1:3306/hd_bench) is dropped and recreated, and
  * so is BENCH_CLUSTER_URL's database.
  */
@@ -46,7 +47,8 @@ import {
   seedMillion,
 } from './support';
 
-const API_PORT = 3900;
+/** BENCH_API_PORT (3900) and BENCH_BARE_PORT (3901): where the API and the bare server listen. */
+const API_PORT = Number(process.env.BENCH_API_PORT ?? 3900);
 const profileDir = process.env.BENCH_CPU_PROF_DIR;
 /** When the running API stack started: the profile's clock starts with the process (a few ms after). */
 let apiStart = 0;
@@ -60,7 +62,7 @@ async function shedCount(): Promise<number> {
     .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
 }
 
-const BARE_PORT = 3901;
+const BARE_PORT = Number(process.env.BENCH_BARE_PORT ?? 3901);
 
 async function rawUpsert(rows: ReturnType<typeof bars>, url: URL): Promise<number> {
   const conn = await connect(url.pathname.slice(1), undefined, url);
