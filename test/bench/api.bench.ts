@@ -6,8 +6,9 @@
  *   2. GET /api/v1/data (random symbol, 6-month window, 100-row page; 1 000 000 bars over 200
  *      symbols) with the production stack on (NODE_ENV=production, JSON logs at info to a file,
  *      metrics, the response cache, in-process rate limits with a budget the load cannot exhaust,
- *      load shedding at its defaults; tracing off) vs. a bare node:http + mysql2 server running the
- *      same two statements: A-B-A-B phases of BENCH_SECONDS (10) at 1, 100 and 1000 connections,
+ *      load shedding at its defaults; tracing off) vs. a bare node:http + mysql2 server reading the
+ *      same page and COUNT(*) as two statements (the API reads both in one; docs/ARCHITECTURE.md,
+ *      "Performance budget"): A-B-A-B phases of BENCH_SECONDS (10) at 1, 100 and 1000 connections,
  *      with req/s, p50, p99, non-2xx, timeouts (unanswered after 2 s), shed requests, and the CPU
  *      time each server process spent per request.
  *   3. With BENCH_CLUSTER_URL (the HAProxy of `npm run cluster:up`, e.g.
@@ -15,6 +16,7 @@
  *      cluster (3 runs of the POSTs; GET at 1 and 100 connections), then each API figure next to
  *      the single node's from this run. Bounded: about 2 minutes more at BENCH_SECONDS=10.
  * Load comes from wrk (apt-get install wrk). Loopback only; every phase is bounded in time.
+ * BENCH_API_PORT (3900) and BENCH_BARE_PORT (3901) are where the API and the bare server listen.
  * BENCH_DATABASE_URL (default mysql://root@127.0.0.1:3306/hd_bench) is dropped and recreated, and
  * so is BENCH_CLUSTER_URL's database.
  */
@@ -46,7 +48,8 @@ import {
   seedMillion,
 } from './support';
 
-const API_PORT = 3900;
+/** BENCH_API_PORT (3900) and BENCH_BARE_PORT (3901): where the API and the bare server listen. */
+const API_PORT = Number(process.env.BENCH_API_PORT ?? 3900);
 const profileDir = process.env.BENCH_CPU_PROF_DIR;
 /** When the running API stack started: the profile's clock starts with the process (a few ms after). */
 let apiStart = 0;
@@ -60,7 +63,7 @@ async function shedCount(): Promise<number> {
     .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
 }
 
-const BARE_PORT = 3901;
+const BARE_PORT = Number(process.env.BENCH_BARE_PORT ?? 3901);
 
 async function rawUpsert(rows: ReturnType<typeof bars>, url: URL): Promise<number> {
   const conn = await connect(url.pathname.slice(1), undefined, url);

@@ -1,7 +1,8 @@
 /**
- * The GET /api/v1/data baseline: a bare node:http server on a mysql2 pool running the same two
- * statements the API runs (one page + COUNT(*)), with the same JSON shape. No framework, no
- * validation, no logging: the ceiling the API's read path is measured against.
+ * The GET /api/v1/data baseline: a bare node:http server on a mysql2 pool reading what the API
+ * reads (one page + COUNT(*)) the plain way, as two statements on two connections (the API reads
+ * both with one statement), with the same JSON shape. No framework, no validation, no logging:
+ * the ceiling the API's read path is measured against.
  */
 import { createServer } from 'node:http';
 import { createPool } from 'mysql2/promise';

@@ -24,7 +24,9 @@ import { buildOpenApiDocument } from './openapi';
 import compression from 'compression';
 import helmet from 'helmet';
 import { KeyRing, setIdentity } from './security/client-identity';
-import type { Request, Response } from 'express';
+import type { Express, Request, Response } from 'express';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { ListFastPath } from './historical-data/list-fast-path';
 import { LoadShedder } from './overload/load-shedder';
 import { EXPLORER_DIRS, explorerMiddleware, isExplorerPath } from './explorer/explorer.static';
 
@@ -37,17 +39,46 @@ const isUpload = (req: { method?: string; url?: string }): boolean =>
   req.method === 'POST' && (req.url ?? '').split('?')[0] === UPLOAD_PATH;
 
 /** A body follows the headers (what body-parser checks before reading: type-is's hasBody). */
-const announcesBody = (req: Request): boolean =>
+const announcesBody = (req: IncomingMessage): boolean =>
   req.headers['transfer-encoding'] !== undefined || req.headers['content-length'] !== undefined;
+
+/**
+ * The middlewares Express runs for every request, in order: the layers `app.use` mounted at "/"
+ * so far (Nest's request hooks, the front chain, CORS), read from Express's router.
+ */
+function globalMiddlewares(app: Express): Middleware<Request, Response>[] {
+  const { stack } = (app as unknown as { router: { stack: RouterLayer[] } }).router;
+  return stack
+    .filter((layer) => layer.slash && !layer.route && layer.handle.length < 4)
+    .map((layer) => layer.handle);
+}
+
+interface RouterLayer {
+  slash?: boolean;
+  route?: unknown;
+  handle: Middleware<Request, Response>;
+}
+
+/**
+ * Puts `fast` in front of Express on `server`: a request it claims (GET /api/v1/data without a
+ * body; a body goes through Express's parser) is answered by it, after the global middlewares
+ * Express would have run; every other request goes to Express.
+ */
+function answerFirst(server: Server, fast: ListFastPath, app: Express): void {
+  const globals = chainMiddleware(...globalMiddlewares(app));
+  const listeners = server.listeners('request') as ((...args: unknown[]) => void)[];
+  server.removeAllListeners('request');
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    if (fast.claims(req) && !announcesBody(req)) return fast.answer(app, globals, req, res);
+    for (const listener of listeners) listener.call(server, req, res);
+  });
+}
 
 /** Everything between "module graph built" and "listening", shared by main, e2e tests and the CLI. */
 export function configureApp(app: NestExpressApplication): void {
   const config = app.get<AppConfig>(APP_CONFIG);
   app.useLogger(app.get(Logger));
   setMetricsRecording(config.metrics.enabled);
-  // First, before Express: an overloaded server refuses before doing any other work for the
-  // request. The lag sampler's timer is unref'd, so it never keeps the process alive.
-  new LoadShedder(config.http.overload).guard(app.getHttpServer());
   app.disable('x-powered-by');
   app.set('trust proxy', config.http.trustProxy);
   // The global middlewares in front of the routes, in this order, as one Express layer (each
@@ -109,6 +140,13 @@ export function configureApp(app: NestExpressApplication): void {
       exposedHeaders: ['X-Request-Id', 'Location'],
     });
   }
+  // In front of Express, in this order: the load shedder (an overloaded server refuses before
+  // doing any other work for the request; its lag sampler's timer is unref'd, so it never keeps
+  // the process alive), then GET /api/v1/data's fast path, which runs Express's global
+  // middlewares itself and skips its router.
+  const server = app.getHttpServer();
+  answerFirst(server, app.get(ListFastPath), app.getHttpAdapter().getInstance());
+  new LoadShedder(config.http.overload).guard(server);
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new ProblemDetailsFilter());
   app.useGlobalInterceptors(

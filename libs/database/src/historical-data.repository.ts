@@ -265,17 +265,16 @@ export class HistoricalDataRepository implements OnApplicationShutdown {
     const order = `ORDER BY \`date\` ${dir}, symbol ${dir}`;
     if (query.count) {
       const offset = query.offset ?? 0;
-      const [rows, count] = await Promise.all([
-        this.reads.query<BarRow>(
-          `SELECT ${COLUMNS} FROM historical_data ${sql} ${order} LIMIT ? OFFSET ?`,
-          [...params, query.limit, offset],
-        ),
-        this.reads.query<{ total: number | string }>(
-          `SELECT COUNT(*) AS total FROM historical_data ${sql}`,
-          params,
-        ),
-      ]);
-      const total = Number(count[0]?.total ?? 0);
+      // The page and the COUNT in one statement: one round trip instead of two (on MariaDB about
+      // a third less server CPU per read; docs/ARCHITECTURE.md, "Performance budget"), and both
+      // from the same snapshot. Every row carries the total; an empty page is one row of NULLs.
+      const rows = await this.reads.query<BarRow & { total: number | string }>(
+        `SELECT c.total, p.* FROM (SELECT COUNT(*) AS total FROM historical_data ${sql}) c ` +
+          `LEFT JOIN (SELECT ${COLUMNS} FROM historical_data ${sql} ${order} LIMIT ? OFFSET ?) p ON 1 = 1 ${order}`,
+        [...params, ...params, query.limit, offset],
+      );
+      const total = Number(rows[0]?.total ?? 0);
+      if (rows.length === 1 && rows[0].id === null) rows.length = 0;
       return { rows: rows.map(toBar), total, more: offset + rows.length < total };
     }
     // One row more than asked for says whether another page follows.

@@ -1,10 +1,12 @@
+import { spawnSync } from 'node:child_process';
 import { createServer, request, Server } from 'node:http';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { PinoLogger } from 'nestjs-pino';
 import { storage } from 'nestjs-pino/storage';
-import { pinoOptions, requestLogMiddleware } from './logger.module';
+import { LOG_FLUSH_MS, pinoOptions, requestLogMiddleware } from './logger.module';
 import { httpMetricsMiddleware } from './metrics';
 
 type Handler = Parameters<typeof createServer>[1] & object;
@@ -108,5 +110,41 @@ describe('requestLogMiddleware', () => {
         err: expect.objectContaining({ message: 'failed with status code 503' }),
       }),
     ]);
+  });
+});
+
+describe('bufferedStdout', () => {
+  // A process of its own per case (what happens at exit is the point); the module as built by
+  // the jest global setup.
+  const built = join(__dirname, '../../../dist/libs/observability/src/logger.module.js');
+  const run = (end: string): { status: number | null; lines: unknown[] } => {
+    const script =
+      `const pino = require('pino'); const { bufferedStdout } = require(${JSON.stringify(built)});` +
+      `const log = pino(bufferedStdout()); for (let i = 0; i < 3; i++) log.info({ i }, 'line'); ${end}`;
+    const child = spawnSync(process.execPath, ['-e', script], {
+      cwd: join(__dirname, '../../..'),
+      encoding: 'utf8',
+    });
+    const lines = child.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => (JSON.parse(l) as { i: number }).i);
+    return { status: child.status, lines };
+  };
+
+  it.each([
+    ['process.exit', 'process.exit(3)', 3],
+    ['an uncaught exception', "setImmediate(() => { throw new Error('boom'); })", 1],
+    ['the end of its event loop', '', 0],
+  ])('writes the lines it still holds when the process ends by %s', (_how, end, status) => {
+    expect(run(end)).toEqual({ status, lines: [0, 1, 2] });
+  });
+
+  it(`writes a quiet process's lines within ${LOG_FLUSH_MS} ms, not only at exit`, () => {
+    // SIGKILL: no exit handler runs, so what came out was written by the periodic flush.
+    const killed = run(
+      `setTimeout(() => process.kill(process.pid, 'SIGKILL'), ${LOG_FLUSH_MS * 3});`,
+    );
+    expect(killed.lines).toEqual([0, 1, 2]);
   });
 });

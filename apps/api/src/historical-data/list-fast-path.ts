@@ -1,16 +1,16 @@
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { createValidationPipe, ProblemDetailsFilter, withReadBudget } from '@app/common';
 import {
-  CanActivate,
-  ForbiddenException,
-  Inject,
-  Injectable,
-  NestMiddleware,
-  ValidationPipe,
-} from '@nestjs/common';
+  createValidationPipe,
+  Middleware,
+  NextFn,
+  ProblemDetailsFilter,
+  withReadBudget,
+} from '@app/common';
+import { CanActivate, ForbiddenException, Inject, Injectable, ValidationPipe } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
-import type { NextFunction, Request, Response } from 'express';
+import type { Express, Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ListCacheInterceptor } from '../cache/cache.interceptor';
 import { AuthGuard } from '../security/auth.guard';
 import { RateLimitGuard } from '../security/rate-limit.guard';
@@ -19,22 +19,27 @@ import { HistoricalDataController } from './historical-data.controller';
 
 /** The route the fast path answers: `GET /api/v1/data` exactly (anything else goes to Nest). */
 export const LIST_PATH = '/api/v1/data';
+/** What Express's router sets as `req.route` for it: the metrics and the request log read its path. */
+const LIST_ROUTE = { path: LIST_PATH };
 
 /**
- * `GET /api/v1/data` without Nest's per-request machinery: the same components Nest would run for
- * the route, called in Nest's order, minus the router walk, the execution-context and rxjs
- * plumbing of guards, interceptors and pipes (see docs/ARCHITECTURE.md, "Performance budget").
+ * `GET /api/v1/data` without Express's router and Nest's per-request machinery: taken on the bare
+ * node:http request (after the load shedder), given Express's request and response objects as
+ * Express's app.handle gives them, then run through the global middlewares Express would run (the
+ * same functions, in the same order: metrics, request id and log, identity, security headers,
+ * compression, CORS...) and the same components Nest would run for the route, in Nest's order,
+ * minus the router walk, the execution-context and rxjs plumbing of guards, interceptors and pipes
+ * (see docs/ARCHITECTURE.md, "Performance budget").
  *
- * Everything before it is shared with every route (load shedding, metrics, request id, identity,
- * security headers, compression, CORS, the request logger); after it, the same instances as Nest:
- * the global guards (rate limit with its headers, then auth), the list cache interceptor's
- * `respond` (negotiation, cache hit/ETag/304, or the handler serialised once and kept), the
- * global validation pipe, `HistoricalDataController.list`, the read's time budget, and the global
- * problem+json filter for any error. READ_FAST_PATH=false sends the route through Nest instead;
+ * After the global middlewares, the same instances as Nest: the global guards (rate limit with
+ * its headers, then auth), the list cache interceptor's `respond` (negotiation, cache
+ * hit/ETag/304, or the handler serialised once and kept), the global validation pipe,
+ * `HistoricalDataController.list`, the read's time budget, and the global problem+json filter for
+ * any error. READ_FAST_PATH=false sends the route through Express and Nest instead;
  * test/e2e/read-fast-path.e2e-spec.ts holds both paths to the same answers.
  */
 @Injectable()
-export class ListFastPath implements NestMiddleware {
+export class ListFastPath {
   private readonly guards: CanActivate[];
   private readonly pipe: ValidationPipe = createValidationPipe();
   private readonly filter = new ProblemDetailsFilter();
@@ -54,14 +59,48 @@ export class ListFastPath implements NestMiddleware {
     this.guards = [rateLimit, auth];
   }
 
-  use(req: Request, res: Response, next: NextFunction): void {
-    if (!this.config.http.readFastPath || req.method !== 'GET' || req.path !== LIST_PATH) {
-      return next();
-    }
-    void this.serve(req, res, next);
+  /**
+   * Whether the fast path answers this request: `GET /api/v1/data` exactly (the path as sent, no
+   * trailing slash or other case), the fast path on. Everything else goes to Express.
+   */
+  claims(req: IncomingMessage): boolean {
+    if (!this.config.http.readFastPath || req.method !== 'GET') return false;
+    const url = req.url ?? '';
+    const query = url.indexOf('?');
+    return (query < 0 ? url : url.slice(0, query)) === LIST_PATH;
   }
 
-  private async serve(req: Request, res: Response, next: NextFunction): Promise<void> {
+  /**
+   * Answers a claimed request: what Express's app.handle and router do for it first (the
+   * request and response get `app`'s prototypes, each other, locals, the URL bookkeeping), the
+   * global middlewares (`globals`, the functions Express runs for every path), then serve().
+   */
+  answer(
+    app: Express,
+    globals: Middleware<Request, Response>,
+    rawReq: IncomingMessage,
+    rawRes: ServerResponse,
+  ): void {
+    const req = Object.setPrototypeOf(rawReq, app.request) as Request;
+    const res = Object.setPrototypeOf(rawRes, app.response) as Response;
+    req.res = res;
+    res.req = req;
+    res.locals = Object.create(null) as Response['locals'];
+    req.originalUrl = req.url;
+    req.baseUrl = '';
+    const next: NextFn = (err) => {
+      // What reaches Nest's error handler when a middleware fails reaches the same filter here.
+      if (err) this.filter.catch(err, new ExecutionContextHost([req, res, next]));
+    };
+    globals(req, res, (err) => {
+      if (err) return next(err);
+      req.route = LIST_ROUTE;
+      req.params = {};
+      void this.serve(req, res, next);
+    });
+  }
+
+  private async serve(req: Request, res: Response, next: NextFn): Promise<void> {
     const context = new ExecutionContextHost(
       [req, res, next],
       HistoricalDataController,
