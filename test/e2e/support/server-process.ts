@@ -41,7 +41,7 @@ export class ServerProcess {
   }
 
   /** `startTimeoutMs`: how long to wait for /health (a loaded CI machine can take a while). */
-  async start(env: Record<string, string>, startTimeoutMs = 20_000): Promise<void> {
+  async start(env: Record<string, string>, startTimeoutMs = 45_000): Promise<void> {
     this.port = await freePort();
     this.child = spawn(process.execPath, [SERVER_ENTRY], {
       cwd: ROOT,
