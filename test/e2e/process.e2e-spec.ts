@@ -45,7 +45,7 @@ describe('server process: tracing', () => {
     await fetch(`${server.url}/health/ready`);
     // SIGTERM: the buffered spans are flushed before the process exits.
     exitCode = await server.terminate();
-  });
+  }, 90_000);
   afterAll(async () => {
     server.kill();
     await receiver.stop();
