@@ -72,6 +72,9 @@ async function bootstrap(): Promise<void> {
   };
   process.once('SIGTERM', shutdown);
   process.once('SIGINT', shutdown);
+  new Logger('Bootstrap').log(
+    `Historical Data API listening on http://${config.http.host}:${config.http.port} (docs at /docs, database ${db}, env ${config.env}, tracing ${config.tracing.enabled ? `to ${config.tracing.tracesUrl}` : 'off'})`,
+  );
   // More accepts per event-loop turn, so that a saturated process still takes in new connections
   // (and serves or refuses them) instead of leaving them in the accept queue.
   closeAcceptHandles = await addAcceptHandles(
@@ -84,10 +87,6 @@ async function bootstrap(): Promise<void> {
       ),
   );
   if (closing) closeAcceptHandles();
-
-  new Logger('Bootstrap').log(
-    `Historical Data API listening on http://${config.http.host}:${config.http.port} (docs at /docs, database ${db}, env ${config.env}, tracing ${config.tracing.enabled ? `to ${config.tracing.tracesUrl}` : 'off'})`,
-  );
 }
 
 bootstrap().catch((err: unknown) => {

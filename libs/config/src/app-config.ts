@@ -496,7 +496,7 @@ export function loadConfig(
         maxInFlight: env.OVERLOAD_MAX_IN_FLIGHT ?? 2 * (env.DB_POOL_SIZE ?? 10),
         maxQueueWaitMs: env.OVERLOAD_MAX_QUEUE_WAIT_MS ?? 500,
         maxEventLoopLagMs: env.OVERLOAD_MAX_EVENT_LOOP_LAG_MS ?? 500,
-        acceptHandles: env.OVERLOAD_ACCEPT_HANDLES ?? 16,
+        acceptHandles: env.OVERLOAD_ACCEPT_HANDLES ?? 64,
       },
       readFastPath: env.READ_FAST_PATH ?? true,
     },
