@@ -22,6 +22,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -64,6 +65,24 @@ async function shedCount(): Promise<number> {
 }
 
 const BARE_PORT = Number(process.env.BENCH_BARE_PORT ?? 3901);
+/** The GET phases' connection counts (BENCH_GET_CONNECTIONS=1000: the overload rows only). */
+const GET_CONNECTIONS = (process.env.BENCH_GET_CONNECTIONS ?? '1,100,1000').split(',').map(Number);
+
+/**
+ * Connections waiting in `port`'s accept queue (the listening socket's rx_queue in
+ * /proc/net/tcp). wrk counts a timeout only for an answer that came late, never for a request
+ * that got none: a connection still queued at the end of a phase waited unanswered (and
+ * uncounted) for as long as it sat there.
+ */
+function acceptQueue(port: number): number {
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')} `;
+  for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n')) {
+    const f = line.trim().split(/\s+/);
+    // local address, state 0A (LISTEN), tx_queue:rx_queue
+    if (f[1]?.endsWith(hex.trim()) && f[3] === '0A') return parseInt(f[4].split(':')[1], 16);
+  }
+  return 0;
+}
 
 async function rawUpsert(rows: ReturnType<typeof bars>, url: URL): Promise<number> {
   const conn = await connect(url.pathname.slice(1), undefined, url);
@@ -101,6 +120,8 @@ async function stack(url: URL): Promise<{ api: ChildProcess; bare: ChildProcess 
       CACHE_ENABLED: 'true',
       DB_MIGRATIONS_RUN: 'true',
       LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
+      // Overload settings to compare (OVERLOAD_ACCEPT_HANDLES=1, ...): passed through as given.
+      ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('OVERLOAD_'))),
     },
     logFile,
     // BENCH_CPU_PROF_DIR: the API runs under `node --cpu-prof` and each GET phase prints its window
@@ -187,18 +208,24 @@ async function reads(
       `production stack on; phases of ${SECONDS} s, API and bare alternating`,
   );
   console.log(
-    '  conn  server   req/s      p50 ms   p99 ms  non-2xx  timeouts  shed   CPU µs/req (server)',
+    '  conn  server   req/s  served/s   p50 ms   p99 ms  non-2xx  timeouts  shed  queued max/end  CPU µs/req (server)',
   );
   const apiRates = new Map<number, number>();
   for (const connections of connectionCounts) {
     const runs: Record<'api' | 'bare', LoadResult[]> = { api: [], bare: [] };
+    const leftQueued = { api: 0, bare: 0 };
     for (const target of ['bare', 'api', 'bare', 'api'] as const) {
       const port = target === 'api' ? API_PORT : BARE_PORT;
       const pid = servers[target].pid!;
       const shed0 = await shedCount();
       const cpu0 = cpuMicros(pid);
       const from = (performance.now() - apiStart) / 1000;
+      let queuedMax = 0;
+      const sampler = setInterval(() => (queuedMax = Math.max(queuedMax, acceptQueue(port))), 250);
       const r = await load(port, connections, SECONDS, data);
+      clearInterval(sampler);
+      const queuedEnd = acceptQueue(port);
+      leftQueued[target] += queuedEnd;
       if (profileDir && target === 'api') {
         const to = (performance.now() - apiStart) / 1000;
         console.log(
@@ -209,8 +236,8 @@ async function reads(
       const shed = target === 'api' ? (await shedCount()) - shed0 : 0;
       runs[target].push(r);
       console.log(
-        `  ${String(connections).padStart(4)}  ${target.padEnd(5)} ${fmt(r.requests.average).padStart(7)}  ${r.latency.p50.toFixed(1).padStart(8)} ${r.latency.p99.toFixed(1).padStart(8)}` +
-          `  ${String(r.non2xx).padStart(7)}  ${String(r.timeouts).padStart(8)}  ${String(shed).padStart(5)}   ${fmt(cpu).padStart(6)}`,
+        `  ${String(connections).padStart(4)}  ${target.padEnd(5)} ${fmt(r.requests.average).padStart(7)}  ${fmt((r.requests.total - r.non2xx) / SECONDS).padStart(8)} ${r.latency.p50.toFixed(1).padStart(8)} ${r.latency.p99.toFixed(1).padStart(8)}` +
+          `  ${String(r.non2xx).padStart(7)}  ${String(r.timeouts).padStart(8)}  ${String(shed).padStart(5)}  ${`${queuedMax}/${queuedEnd}`.padStart(14)}  ${fmt(cpu).padStart(6)}`,
       );
     }
     const mean = (xs: LoadResult[]) => xs.reduce((a, x) => a + x.requests.average, 0) / xs.length;
@@ -223,7 +250,8 @@ async function reads(
           .join('/')} ms vs bare ${served(runs.bare)
           .map((x) => x.toFixed(0))
           .join('/')} ms; ` +
-        `timeouts API ${runs.api.reduce((a, x) => a + x.timeouts, 0)} vs bare ${runs.bare.reduce((a, x) => a + x.timeouts, 0)}`,
+        `timeouts API ${runs.api.reduce((a, x) => a + x.timeouts, 0)} vs bare ${runs.bare.reduce((a, x) => a + x.timeouts, 0)}; ` +
+        `left unaccepted at the end API ${leftQueued.api} vs bare ${leftQueued.bare}`,
     );
   }
   return apiRates;
@@ -246,7 +274,7 @@ async function main(): Promise<void> {
   try {
     single = {
       writes: await writes(DB_URL, 5),
-      reads: await reads(DB_URL, servers, [1, 100, 1000]),
+      reads: await reads(DB_URL, servers, GET_CONNECTIONS),
     };
   } finally {
     await stop(servers);

@@ -12,6 +12,7 @@ import { reportStartupFailure } from '@app/observability';
 import { Logger } from '@nestjs/common';
 import type { Server } from 'node:http';
 import { createApp } from './app.setup';
+import { addAcceptHandles } from './overload/accept-handles';
 
 /** Above common load-balancer idle timeouts (60 s), so the balancer closes idle sockets first. */
 const KEEP_ALIVE_TIMEOUT_MS = 65_000;
@@ -35,13 +36,13 @@ async function bootstrap(): Promise<void> {
   const server: Server = app.getHttpServer();
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1000;
-
   const db =
     config.database.dialect === 'sqlite'
       ? `SQLite ${config.database.path}`
       : `MySQL ${config.database.host}:${config.database.port}/${config.database.database}`;
   // Our own signal handling: Nest's re-raises the signal after closing (exit status 143).
   let closing = false;
+  let closeAcceptHandles = (): void => undefined;
   const shutdown = (signal: NodeJS.Signals): void => {
     if (closing) return;
     closing = true;
@@ -50,6 +51,9 @@ async function bootstrap(): Promise<void> {
       process.exit(1);
     }, config.http.shutdownGraceMs + 15_000).unref();
     new Logger('Shutdown').log(`received ${signal}`);
+    // The listening socket stays open while any of its handles does. Node's own handle accepts
+    // alone from here (readiness answers 503 while draining), until Nest closes the server.
+    closeAcceptHandles();
     app
       .close()
       // Spans of the last requests are still buffered: export them before exiting.
@@ -68,10 +72,21 @@ async function bootstrap(): Promise<void> {
   };
   process.once('SIGTERM', shutdown);
   process.once('SIGINT', shutdown);
-
   new Logger('Bootstrap').log(
     `Historical Data API listening on http://${config.http.host}:${config.http.port} (docs at /docs, database ${db}, env ${config.env}, tracing ${config.tracing.enabled ? `to ${config.tracing.tracesUrl}` : 'off'})`,
   );
+  // More accepts per event-loop turn, so that a saturated process still takes in new connections
+  // (and serves or refuses them) instead of leaving them in the accept queue.
+  closeAcceptHandles = await addAcceptHandles(
+    server,
+    config.http.overload.acceptHandles,
+    LISTEN_BACKLOG,
+    (reason) =>
+      new Logger('Bootstrap').warn(
+        `OVERLOAD_ACCEPT_HANDLES=${config.http.overload.acceptHandles}: extra accept handles unavailable (${reason}); accepting through one`,
+      ),
+  );
+  if (closing) closeAcceptHandles();
 }
 
 bootstrap().catch((err: unknown) => {

@@ -145,6 +145,12 @@ describe('configuration messages: what each variable accepts', () => {
       'must be a whole number of requests (0 = no bound), 0 or more',
     ],
     [
+      'OVERLOAD_MAX_QUEUE_WAIT_MS',
+      '90000',
+      'must be a whole number of milliseconds (0 = refused at once) between 0 and 60000',
+    ],
+    ['OVERLOAD_ACCEPT_HANDLES', '0', 'must be a whole number of handles between 1 and 256'],
+    [
       'OVERLOAD_MAX_EVENT_LOOP_LAG_MS',
       'high',
       'must be a whole number of milliseconds (0 = no bound), 0 or more',

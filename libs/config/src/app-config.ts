@@ -61,8 +61,18 @@ export interface AppConfig {
     uploadDir: string;
     /** How long shutdown waits for in-flight requests before closing their connections. */
     shutdownGraceMs: number;
-    /** Load shedding: refuse new requests past these bounds (0 = that bound is off). */
-    overload: { maxInFlight: number; maxEventLoopLagMs: number };
+    /**
+     * Admission control (docs/OPERATIONS.md, "Overload"): at most `maxInFlight` requests served at
+     * once (0 = no bound), the next wait up to `maxQueueWaitMs` for a place (0 = refused at once);
+     * refused at once while the event loop lags more than `maxEventLoopLagMs` (0 = off).
+     * `acceptHandles`: handles accepting on the listening socket (1 = Node's own only).
+     */
+    overload: {
+      maxInFlight: number;
+      maxQueueWaitMs: number;
+      maxEventLoopLagMs: number;
+      acceptHandles: number;
+    };
     /**
      * GET /api/v1/data answered by the read fast path (same components, without Nest's per-request
      * machinery); false = through Nest's router like every other route (READ_FAST_PATH).
@@ -228,8 +238,18 @@ class EnvironmentVariables {
 
   @IsOptional()
   @Transform(toInt)
+  @WholeNumber(0, 60_000, 'milliseconds (0 = refused at once)')
+  OVERLOAD_MAX_QUEUE_WAIT_MS?: number;
+
+  @IsOptional()
+  @Transform(toInt)
   @WholeNumber(0, undefined, 'milliseconds (0 = no bound)')
   OVERLOAD_MAX_EVENT_LOOP_LAG_MS?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @WholeNumber(1, 256, 'handles')
+  OVERLOAD_ACCEPT_HANDLES?: number;
 
   @IsOptional()
   @Transform(toBool)
@@ -472,8 +492,11 @@ export function loadConfig(
       uploadDir: env.UPLOAD_DIR ?? './data/uploads',
       shutdownGraceMs: env.SHUTDOWN_GRACE_MS ?? 25_000,
       overload: {
-        maxInFlight: env.OVERLOAD_MAX_IN_FLIGHT ?? 128,
+        // Twice the pool: each connection has a request running and one ready to go next.
+        maxInFlight: env.OVERLOAD_MAX_IN_FLIGHT ?? 2 * (env.DB_POOL_SIZE ?? 10),
+        maxQueueWaitMs: env.OVERLOAD_MAX_QUEUE_WAIT_MS ?? 500,
         maxEventLoopLagMs: env.OVERLOAD_MAX_EVENT_LOOP_LAG_MS ?? 500,
+        acceptHandles: env.OVERLOAD_ACCEPT_HANDLES ?? 64,
       },
       readFastPath: env.READ_FAST_PATH ?? true,
     },

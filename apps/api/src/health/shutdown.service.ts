@@ -10,6 +10,10 @@ import {
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { Server } from 'node:http';
+import { requestsWaiting } from '../overload/load-shedder';
+
+/** Requests still to be answered: served now, or waiting for a place (load shedding). */
+const unanswered = (): number => requestsInFlight() + requestsWaiting();
 
 /**
  * Graceful shutdown. When the application starts closing (SIGTERM/SIGINT in main.ts, or
@@ -36,20 +40,20 @@ export class ShutdownService implements BeforeApplicationShutdown, OnApplication
     this.draining = true;
     const grace = this.config.http.shutdownGraceMs;
     this.logger.log(
-      `shutting down${signal ? ` on ${signal}` : ''}: readiness is 503; waiting up to ${grace} ms for ${requestsInFlight()} request(s) in flight`,
+      `shutting down${signal ? ` on ${signal}` : ''}: readiness is 503; waiting up to ${grace} ms for ${unanswered()} request(s) in flight`,
     );
     // Clients still sending after their answer (a 413) have nothing left to get: cut them now
     // rather than let them hold the server open for the grace period.
     this.cutLingering();
     const deadline = Date.now() + grace;
-    while (requestsInFlight() > 0 && Date.now() < deadline) {
+    while (unanswered() > 0 && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 50));
     }
     this.cutLingering();
     const server = this.adapterHost.httpAdapter?.getHttpServer() as Server | undefined;
-    if (requestsInFlight() > 0) {
+    if (unanswered() > 0) {
       this.logger.warn(
-        `grace period over with ${requestsInFlight()} request(s) still running: closing their connections`,
+        `grace period over with ${unanswered()} request(s) still running: closing their connections`,
       );
       server?.closeAllConnections();
     } else {
