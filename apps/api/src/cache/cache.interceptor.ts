@@ -6,7 +6,7 @@ import {
   UseInterceptors,
   applyDecorators,
 } from '@nestjs/common';
-import { AppError, canonicalQuery, jsonText } from '@app/common';
+import { AppError, canonicalQuery } from '@app/common';
 import type { Request, Response } from 'express';
 import { from, lastValueFrom, Observable } from 'rxjs';
 import { ANY_SYMBOL, EPOCH, ResponseCache } from './response-cache.service';
@@ -33,7 +33,10 @@ export interface Representation {
 export const JSON_REPRESENTATION: Representation = {
   contentType: 'application/json; charset=utf-8',
   keySuffix: '',
-  write: jsonText,
+  // JSON.stringify itself: a page of bars written by hand (template strings) came out slower and,
+  // every number turned into a string on the heap, left ~10x the garbage (docs/ARCHITECTURE.md,
+  // "Performance budget").
+  write: (body) => JSON.stringify(body),
 };
 
 const CSV_REPRESENTATION: Representation = {
