@@ -6,9 +6,10 @@
  *   2. GET /api/v1/data (random symbol, 6-month window, 100-row page; 1 000 000 bars over 200
  *      symbols) with the production stack on (NODE_ENV=production, JSON logs at info to a file,
  *      metrics, the response cache, in-process rate limits with a budget the load cannot exhaust,
- *      load shedding at its defaults; tracing off) vs. a bare node:http + mysql2 server reading the
- *      same page and COUNT(*) as two statements (the API reads both in one; docs/ARCHITECTURE.md,
- *      "Performance budget"): A-B-A-B phases of BENCH_SECONDS (10) at 1, 100 and 1000 connections,
+ *      load shedding at its defaults; tracing off) vs. a bare node:http + mysql2 server sending the
+ *      API's own statement (barPageSql from libs/database: the page and its COUNT(*) in one, the
+ *      same SQL text) with the same JSON shape, so the ratio is the stack's overhead over the same
+ *      database work: A-B-A-B phases of BENCH_SECONDS (10) at 1, 100 and 1000 connections,
  *      with req/s, p50, p99, non-2xx, timeouts (unanswered after 2 s), shed requests, and the CPU
  *      time each server process spent per request.
  *   3. With BENCH_CLUSTER_URL (the HAProxy of `npm run cluster:up`, e.g.

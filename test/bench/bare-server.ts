@@ -1,11 +1,13 @@
 /**
- * The GET /api/v1/data baseline: a bare node:http server on a mysql2 pool reading what the API
- * reads (one page + COUNT(*)) the plain way, as two statements on two connections (the API reads
- * both with one statement), with the same JSON shape. No framework, no validation, no logging:
- * the ceiling the API's read path is measured against.
+ * The GET /api/v1/data baseline: a bare node:http server on a mysql2 pool sending the API's own
+ * statement (barPageSql from libs/database: the page and its COUNT(*) in one statement, the same
+ * SQL text and parameters the repository sends) and answering with the same JSON shape. No
+ * framework, no validation, no logging, no cache: the ceiling the API's read path is measured
+ * against, over the same database work.
  */
 import { createServer } from 'node:http';
 import { createPool } from 'mysql2/promise';
+import { barPageSql, toBar, type BarRow } from '@app/database';
 
 const url = new URL(process.env.BENCH_DATABASE_URL ?? 'mysql://root@127.0.0.1:3306/hd_bench');
 const pool = createPool({
@@ -20,29 +22,24 @@ const pool = createPool({
   supportBigNumbers: true,
 });
 
-const COLUMNS = 'id, symbol, `date`, `open`, high, low, `close`, adj_close, volume';
-
 createServer((req, res) => {
   const q = new URL(req.url ?? '/', 'http://x').searchParams;
-  const symbol = q.get('symbol') ?? '';
-  const start = q.get('start_date') ?? '1900-01-01';
-  const end = q.get('end_date') ?? '2999-12-31';
   const limit = Number(q.get('limit') ?? 100);
   const page = Number(q.get('page') ?? 1);
-  const where = 'WHERE symbol = ? AND `date` >= ? AND `date` <= ?';
-  Promise.all([
-    pool.query(
-      `SELECT ${COLUMNS} FROM historical_data ${where} ORDER BY \`date\` ASC, symbol ASC LIMIT ? OFFSET ?`,
-      [symbol, start, end, limit, (page - 1) * limit],
-    ),
-    pool.query(`SELECT COUNT(*) AS total FROM historical_data ${where}`, [symbol, start, end]),
-  ]).then(
-    ([[rows], [count]]) => {
-      const total = Number((count as { total: number }[])[0].total);
-      const data = (rows as Record<string, unknown>[]).map((r) => {
-        const { adj_close, ...rest } = r;
-        return adj_close === null ? rest : { ...rest, adjClose: adj_close };
-      });
+  const { sql, params } = barPageSql({
+    symbol: q.get('symbol') ?? undefined,
+    startDate: q.get('start_date') ?? undefined,
+    endDate: q.get('end_date') ?? undefined,
+    sort: 'asc',
+    limit,
+    offset: (page - 1) * limit,
+    count: true,
+  });
+  pool.query(sql, params).then(
+    ([result]) => {
+      const rows = result as (BarRow & { total: number })[];
+      const total = Number(rows[0]?.total ?? 0);
+      const data = rows.length === 1 && rows[0].id === null ? [] : rows.map(toBar);
       const body = JSON.stringify({
         data,
         pagination: { page, limit, total, totalPages: Math.ceil(total / limit) },

@@ -9,7 +9,6 @@ export * from './request-deadline';
 export * from './timeout.interceptor';
 export * from './canonical-query';
 export * from './throttled-warning';
-export * from './json-text';
 export * from './allowed-methods';
 export * from './request-body';
 export * from './middleware-chain';

@@ -19,7 +19,11 @@ export const SECRET_QUERY_PARAMS: readonly string[] = [
 export const REDACTED = 'REDACTED';
 
 const nameOf = (pair: string): string => {
-  const raw = pair.split('=', 1)[0].replace(/\+/g, ' ');
+  const eq = pair.indexOf('=');
+  const name = eq < 0 ? pair : pair.slice(0, eq);
+  // Nothing encoded (the usual case): no decoding to do.
+  if (!name.includes('%') && !name.includes('+')) return name.trim().toLowerCase();
+  const raw = name.replace(/\+/g, ' ');
   try {
     return decodeURIComponent(raw).trim().toLowerCase();
   } catch {
@@ -40,12 +44,16 @@ export function secretParamsIn(query: string, names: readonly string[] = SECRET_
  * byte for byte as sent, so a logged or traced URL still reproduces the request.
  */
 export function redactQuery(query: string, names: readonly string[] = SECRET_QUERY_PARAMS) {
-  return query
-    .split('&')
-    .map((pair) =>
-      pair !== '' && names.includes(nameOf(pair)) ? `${pair.split('=', 1)[0]}=${REDACTED}` : pair,
-    )
-    .join('&');
+  const pairs = query.split('&');
+  let redacted = false;
+  for (let i = 0; i < pairs.length; i++) {
+    const pair = pairs[i];
+    if (pair !== '' && names.includes(nameOf(pair))) {
+      pairs[i] = `${pair.split('=', 1)[0]}=${REDACTED}`;
+      redacted = true;
+    }
+  }
+  return redacted ? pairs.join('&') : query;
 }
 
 /** A path with its query (`/api/v1/data?apiKey=...`), secret parameters redacted. */

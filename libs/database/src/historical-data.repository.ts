@@ -15,6 +15,7 @@ import {
   SqliteBarCursor,
   SqliteScan,
 } from './bar-cursor';
+import { barPageSql, COLUMNS, where } from './bar-page.sql';
 import { BarRow, toBar } from './bar-row';
 import { SymbolSpan, toTsv, TsvChunk } from './bar-tsv.chunk';
 import { DataChanges } from './data-changes';
@@ -31,7 +32,6 @@ import {
   BarFilter,
   barKey,
   BarPageQuery,
-  BarPosition,
   BarRecord,
   ConflictMode,
   WriteCounts,
@@ -39,7 +39,6 @@ import {
 
 export type Dialect = 'mysql' | 'sqlite';
 
-const COLUMNS = 'id, symbol, `date`, `open`, high, low, `close`, adj_close, volume';
 const INSERT_COLUMNS = '(symbol, `date`, `open`, high, low, `close`, adj_close, volume)';
 const ROW_PLACEHOLDER = '(?, ?, ?, ?, ?, ?, ?, ?)';
 
@@ -81,39 +80,6 @@ export type BulkMode = 'update' | 'skip';
 
 const insertStatement = (rows: number): string =>
   `INSERT INTO historical_data ${INSERT_COLUMNS} VALUES ${Array(rows).fill(ROW_PLACEHOLDER).join(', ')}`;
-
-function where(
-  filter: BarFilter,
-  after?: BarPosition,
-  dir: 'ASC' | 'DESC' = 'ASC',
-): { sql: string; params: unknown[] } {
-  const clauses: string[] = [];
-  const params: unknown[] = [];
-  if (filter.symbol !== undefined) {
-    clauses.push('symbol = ?');
-    params.push(filter.symbol);
-  } else if (filter.symbols !== undefined && filter.symbols.length > 0) {
-    clauses.push(`symbol IN (${filter.symbols.map(() => '?').join(', ')})`);
-    params.push(...filter.symbols);
-  }
-  if (filter.startDate !== undefined) {
-    clauses.push('`date` >= ?');
-    params.push(filter.startDate);
-  }
-  if (filter.endDate !== undefined) {
-    clauses.push('`date` <= ?');
-    params.push(filter.endDate);
-  }
-  if (after !== undefined) {
-    // Keyset: strictly past the last row returned, in the sort order (date, then symbol). Written
-    // out rather than as a row comparison so both dialects use the (symbol, date) or (date,
-    // symbol) index for the range.
-    const op = dir === 'ASC' ? '>' : '<';
-    clauses.push(`(\`date\` ${op} ? OR (\`date\` = ? AND symbol ${op} ?))`);
-    params.push(after.date, after.date, after.symbol);
-  }
-  return { sql: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params };
-}
 
 export type AggregateInterval = 'week' | 'month' | 'quarter' | 'year';
 
@@ -260,28 +226,15 @@ export class HistoricalDataRepository implements OnApplicationShutdown {
    */
   @TimedDb('find_page')
   async findPage(query: BarPageQuery): Promise<{ rows: Bar[]; total?: number; more: boolean }> {
-    const dir = query.sort === 'desc' ? 'DESC' : 'ASC';
-    const { sql, params } = where(query, query.after, dir);
-    const order = `ORDER BY \`date\` ${dir}, symbol ${dir}`;
+    const { sql, params } = barPageSql(query);
     if (query.count) {
-      const offset = query.offset ?? 0;
-      // The page and the COUNT in one statement: one round trip instead of two (on MariaDB about
-      // a third less server CPU per read; docs/ARCHITECTURE.md, "Performance budget"), and both
-      // from the same snapshot. Every row carries the total; an empty page is one row of NULLs.
-      const rows = await this.reads.query<BarRow & { total: number | string }>(
-        `SELECT c.total, p.* FROM (SELECT COUNT(*) AS total FROM historical_data ${sql}) c ` +
-          `LEFT JOIN (SELECT ${COLUMNS} FROM historical_data ${sql} ${order} LIMIT ? OFFSET ?) p ON 1 = 1 ${order}`,
-        [...params, ...params, query.limit, offset],
-      );
+      const rows = await this.reads.query<BarRow & { total: number | string }>(sql, params);
       const total = Number(rows[0]?.total ?? 0);
       if (rows.length === 1 && rows[0].id === null) rows.length = 0;
+      const offset = query.offset ?? 0;
       return { rows: rows.map(toBar), total, more: offset + rows.length < total };
     }
-    // One row more than asked for says whether another page follows.
-    const rows = await this.reads.query<BarRow>(
-      `SELECT ${COLUMNS} FROM historical_data ${sql} ${order} LIMIT ?`,
-      [...params, query.limit + 1],
-    );
+    const rows = await this.reads.query<BarRow>(sql, params);
     const more = rows.length > query.limit;
     if (more) rows.length = query.limit;
     return { rows: rows.map(toBar), more };

@@ -12,5 +12,6 @@ export * from './symbols.repository';
 export * from './bar-cursor';
 export * from './bar-export';
 export * from './bar-row';
+export { barPageSql } from './bar-page.sql';
 export * from './bar-tsv.chunk';
 export * from './upload-lease';

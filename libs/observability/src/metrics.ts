@@ -22,9 +22,17 @@ export const httpRequestsTotal = new Counter({
   labelNames: ['method', 'route', 'status_code'] as const,
 });
 
+/** Requests being served (every request through the metrics middleware, recorded or not). */
+let inFlight = 0;
+
 export const httpRequestsInFlight = new Gauge({
   name: 'http_requests_in_flight',
   help: 'HTTP requests being served',
+  // Read when scraped, from the count the metrics middleware keeps anyway: no gauge update per
+  // request (docs/ARCHITECTURE.md, "Performance budget").
+  collect() {
+    this.set(inFlight);
+  },
 });
 
 export const httpRequestsShedTotal = new Counter({
@@ -100,14 +108,19 @@ export function setMetricsRecording(enabled: boolean): void {
   recording = enabled;
 }
 
+/** db_query_duration_seconds' child per operation, looked up once (bounded: operation names). */
+const dbSeries = new Map<string, ReturnType<typeof dbQueryDuration.labels>>();
+
 /** Times a database operation into db_query_duration_seconds. */
 export async function timeDb<T>(operation: string, work: () => Promise<T>): Promise<T> {
   if (!recording) return work();
-  const end = dbQueryDuration.startTimer({ operation });
+  let series = dbSeries.get(operation);
+  if (!series) dbSeries.set(operation, (series = dbQueryDuration.labels(operation)));
+  const start = performance.now();
   try {
     return await work();
   } finally {
-    end();
+    series.observe((performance.now() - start) / 1000);
   }
 }
 
@@ -124,7 +137,6 @@ export function countIngest(
  * Request metrics, labelled by the matched route template (never the raw URL, so label values stay
  * bounded); requests no route matched share the label "unmatched".
  */
-let inFlight = 0;
 
 /** Requests being served right now (the same count as http_requests_in_flight, synchronously). */
 export function requestsInFlight(): number {
@@ -196,7 +208,6 @@ export function httpMetricsMiddleware(req: Request, res: Response, next: NextFun
   const timed = recording;
   const start = timed ? performance.now() : 0;
   inFlight++;
-  if (timed) httpRequestsInFlight.inc();
   let done = false;
   const record = (): void => {
     if (done) return;
@@ -204,7 +215,6 @@ export function httpMetricsMiddleware(req: Request, res: Response, next: NextFun
     inFlight--;
     (res as Completable)[COMPLETION_HOOK]?.();
     if (!timed) return;
-    httpRequestsInFlight.dec();
     const series = seriesOf(req.method, routeTemplate(req), String(res.statusCode));
     series.duration.observe((performance.now() - start) / 1000);
     series.total.inc();

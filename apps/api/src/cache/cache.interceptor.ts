@@ -6,7 +6,7 @@ import {
   UseInterceptors,
   applyDecorators,
 } from '@nestjs/common';
-import { AppError, canonicalQuery, jsonText } from '@app/common';
+import { AppError, canonicalQuery } from '@app/common';
 import type { Request, Response } from 'express';
 import { from, lastValueFrom, Observable } from 'rxjs';
 import { ANY_SYMBOL, EPOCH, ResponseCache } from './response-cache.service';
@@ -20,7 +20,7 @@ export function cacheKey(req: Request): string {
   return `${req.path}?${canonicalQuery(req)}`;
 }
 
-type EtagFn = (body: string, encoding: 'utf8') => string | undefined;
+type EtagFn = (body: Buffer) => string | undefined;
 
 /** How a response body is written, and the cache-key suffix that keeps it apart from others. */
 export interface Representation {
@@ -33,7 +33,10 @@ export interface Representation {
 export const JSON_REPRESENTATION: Representation = {
   contentType: 'application/json; charset=utf-8',
   keySuffix: '',
-  write: jsonText,
+  // JSON.stringify itself: a page of bars written by hand (template strings) came out slower and,
+  // every number turned into a string on the heap, left ~10x the garbage (docs/ARCHITECTURE.md,
+  // "Performance budget").
+  write: (body) => JSON.stringify(body),
 };
 
 const CSV_REPRESENTATION: Representation = {
@@ -60,26 +63,30 @@ export function negotiateBarPage(req: Request): Representation {
   );
 }
 
-/** A handler's result serialised once, with its ETag computed once (Express's own format). */
+/**
+ * A handler's result serialised once to the bytes sent, with its ETag computed once from them
+ * (Express's own format): the one copy of the body from text to a Buffer. Express's etag function
+ * and res.send would each make one more from a string.
+ */
 export function serialise(
   req: Request,
   body: unknown,
   representation = JSON_REPRESENTATION,
-): { body: string; etag: string } {
-  const text = representation.write(body);
+): { body: Buffer; etag: string } {
+  const bytes = Buffer.from(representation.write(body), 'utf8');
   const etagOf = req.app.get('etag fn') as EtagFn | undefined;
-  return { body: text, etag: etagOf?.(text, 'utf8') ?? '' };
+  return { body: bytes, etag: etagOf?.(bytes) ?? '' };
 }
 
 /**
  * Hands a serialised body to Express: with Content-Type and ETag already set, res.send neither
- * serialises nor hashes it again, and still answers 304 to a matching If-None-Match.
+ * serialises, copies nor hashes it again, and still answers 304 to a matching If-None-Match.
  */
 function send(
   res: Response,
-  entry: { body: string; etag: string },
+  entry: { body: Buffer; etag: string },
   representation = JSON_REPRESENTATION,
-): string {
+): Buffer {
   res.setHeader('Content-Type', representation.contentType);
   if (entry.etag) res.setHeader('ETag', entry.etag);
   return entry.body;
@@ -115,19 +122,20 @@ abstract class CacheInterceptor implements NestInterceptor {
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const http = context.switchToHttp();
+    // Nest's Express adapter sends strings (a Buffer would go out as JSON of its bytes).
     return from(
       this.respond(http.getRequest<Request>(), http.getResponse<Response>(), () =>
         lastValueFrom(next.handle()),
-      ),
+      ).then((bytes) => bytes.toString('utf8')),
     );
   }
 
   /**
    * The body to send for this request, its headers (Content-Type, ETag, Vary) set on `res`: from
    * the cache, or from `produce` (the route handler), serialised once and kept. Nest's interceptor
-   * and the read fast path (ListFastPath) both answer through here.
+   * and the read fast path (ListFastPath, which sends the Buffer as it is) both answer through here.
    */
-  async respond(req: Request, res: Response, produce: () => Promise<unknown>): Promise<string> {
+  async respond(req: Request, res: Response, produce: () => Promise<unknown>): Promise<Buffer> {
     const as = this.representation(req, res);
     if (!this.cache.enabled) return send(res, serialise(req, await produce(), as), as);
     const key = cacheKey(req) + as.keySuffix;

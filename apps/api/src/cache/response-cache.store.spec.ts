@@ -1,6 +1,6 @@
 import { Doorkeeper, MemoryResponseCacheStore } from './response-cache.store';
 
-const entry = (bytes: number) => ({ body: 'x'.repeat(bytes), etag: 'W/"1"', deps: [] });
+const entry = (bytes: number) => ({ body: Buffer.alloc(bytes, 'x'), etag: 'W/"1"', deps: [] });
 
 describe('MemoryResponseCacheStore admission', () => {
   it('keeps every response while there is room', async () => {

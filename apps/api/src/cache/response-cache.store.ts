@@ -3,8 +3,8 @@ import { LRUCache } from 'lru-cache';
 
 /** A cached response, serialised once, and the data generations it was computed from. */
 export interface CachedEntry {
-  /** The JSON body exactly as sent. */
-  body: string;
+  /** The body exactly as sent (its bytes). */
+  body: Buffer;
   /** Its ETag, computed once when the entry was made. */
   etag: string;
   /** [symbol, generation] pairs; "*" stands for "any symbol" (lists without a symbol filter). */
@@ -107,15 +107,17 @@ export class RedisResponseCacheStore implements ResponseCacheStore {
   async get(key: string): Promise<CachedEntry | undefined> {
     const raw = await this.client.get(`cache:${key}`);
     if (!raw) return undefined;
-    const entry = JSON.parse(raw) as Partial<CachedEntry>;
+    const entry = JSON.parse(raw) as { body?: unknown; etag?: unknown; deps: [string, number][] };
     // Entries written by an older version held the body as an object: treat them as misses.
     return typeof entry.body === 'string' && typeof entry.etag === 'string'
-      ? (entry as CachedEntry)
+      ? { body: Buffer.from(entry.body, 'utf8'), etag: entry.etag, deps: entry.deps }
       : undefined;
   }
 
   async set(key: string, entry: CachedEntry, ttlMs: number): Promise<void> {
-    await this.client.set(`cache:${key}`, JSON.stringify(entry), 'PX', ttlMs);
+    // The body kept as text in the JSON, as before: entries stay readable across versions.
+    const stored = { ...entry, body: entry.body.toString('utf8') };
+    await this.client.set(`cache:${key}`, JSON.stringify(stored), 'PX', ttlMs);
   }
 
   async generations(symbols: readonly string[]): Promise<number[]> {

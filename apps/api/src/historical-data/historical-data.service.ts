@@ -1,17 +1,10 @@
-import {
-  AppError,
-  NotFoundError,
-  ProblemFieldError,
-  ValidationError,
-  withJsonText,
-} from '@app/common';
+import { AppError, NotFoundError, ProblemFieldError, ValidationError } from '@app/common';
 import { Bar, BarRecord, HistoricalDataRepository, isUniqueViolation } from '@app/database';
 import { BAR_FIELDS, BarWriter, createBarValidator, RawBar, WriteReport } from '@app/ingest';
 import { Injectable } from '@nestjs/common';
 import { BarFilterQueryDto } from './dto/list-bars.query.dto';
 import type { ListBarsQuery } from './dto/list-bars.query.parser';
 import { CursorScope, decodeCursor, encodeCursor } from './bar-cursor';
-import { barPageJson } from './bar.json';
 import { WriteBarsQueryDto } from './dto/write-bars.query.dto';
 
 export const MAX_BARS_PER_REQUEST = 10_000;
@@ -151,19 +144,16 @@ export class HistoricalDataService {
       found.more && last
         ? encodeCursor({ date: last.date, symbol: last.symbol, page, total }, scope)
         : null;
-    return withJsonText(
-      {
-        data: found.rows,
-        pagination: {
-          page,
-          limit: query.limit,
-          total,
-          totalPages: Math.ceil(total / query.limit),
-          nextCursor,
-        },
+    return {
+      data: found.rows,
+      pagination: {
+        page,
+        limit: query.limit,
+        total,
+        totalPages: Math.ceil(total / query.limit),
+        nextCursor,
       },
-      barPageJson,
-    );
+    };
   }
 
   async get(id: number): Promise<Bar> {

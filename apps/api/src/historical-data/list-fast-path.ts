@@ -23,6 +23,26 @@ export const LIST_PATH = '/api/v1/data';
 const LIST_ROUTE = { path: LIST_PATH };
 
 /**
+ * What Express's res.send does with a Buffer whose Content-Type and ETag are set (as the cache
+ * interceptor leaves them), minus its generic steps (type switch, header reads through res.get,
+ * status validation): 200 with Content-Length, or 304 without body or entity headers when
+ * If-None-Match matches (req.fresh, Express's own check).
+ */
+function sendBody(req: Request, res: Response, body: Buffer): void {
+  if (req.fresh) {
+    res.statusCode = 304;
+    res.removeHeader('Content-Type');
+    res.removeHeader('Content-Length');
+    res.removeHeader('Transfer-Encoding');
+    res.end();
+    return;
+  }
+  res.statusCode = 200;
+  if (!res.hasHeader('Transfer-Encoding')) res.setHeader('Content-Length', body.length);
+  res.end(body);
+}
+
+/**
  * `GET /api/v1/data` without Express's router and Nest's per-request machinery: taken on the bare
  * node:http request (after the load shedder), given Express's request and response objects as
  * Express's app.handle gives them, then run through the global middlewares Express would run (the
@@ -125,8 +145,7 @@ export class ListFastPath {
           return controller.list(query);
         }),
       );
-      // As Nest's Express adapter replies with a string body.
-      res.status(200).send(body);
+      sendBody(req, res, body);
     } catch (err) {
       this.filter.catch(err, context);
     }
