@@ -3,7 +3,9 @@
  *   1. Generates ~1M rows (200 symbols x 5000 days, ~60 MB) once under .bench/.
  *   2. LOAD DATA LOCAL INFILE of the file into an empty copy of historical_data (the ceiling).
  *   3. The same file POSTed as text/csv to the built API into an empty historical_data, then
- *      again (every row an update).
+ *      again (every row an update whose values are the stored ones: a repeated load), then a
+ *      file of the same pairs whose close and volume differ in every row (every row an update
+ *      that changes the row: the "all updates" figure).
  *   4. The multi-row INSERT path (DB_LOAD_DATA=off, as on MySQL 8 with local_infile=OFF) into an
  *      empty table.
  *   5. Peak RSS (VmHWM) of a fresh API process for 1M and 3M rows, sync and async (the 3M file is
@@ -40,6 +42,8 @@ const DAYS = 5000;
 const PORT = Number(process.env.BENCH_PORT ?? 3902);
 const root = join(__dirname, '..', '..', '..');
 const file = join(root, '.bench', `ingest-${SYMBOLS}x${DAYS}.csv`);
+/** The same pairs, every row's close and volume different (generate's `changed`). */
+const changedFile = join(root, '.bench', `ingest-${SYMBOLS}x${DAYS}-changed.csv`);
 const SKIP_3M = process.env.BENCH_SKIP_3M === '1';
 
 if (!/bench|test/.test(DB_NAME))
@@ -47,7 +51,11 @@ if (!/bench|test/.test(DB_NAME))
 
 const connectLocalFiles = (database?: string) => connect(database, ['+LOCAL_FILES']);
 
-async function generate(path: string, symbols: number): Promise<void> {
+/**
+ * The bench file: `symbols` x DAYS valid bars. `changed`: the same pairs and opens, highs and
+ * lows, with every close 0.01 % higher (still within high and low) and every volume 7 more.
+ */
+async function generate(path: string, symbols: number, changed = false): Promise<void> {
   if (existsSync(path)) return;
   mkdirSync(join(path, '..'), { recursive: true });
   const out = createWriteStream(path);
@@ -63,7 +71,8 @@ async function generate(path: string, symbols: number): Promise<void> {
       const close = Math.max(1, price * (1 + (((d * 7919 + s * 104729) % 2001) - 1000) / 50_000));
       const high = Math.max(open, close) * 1.0123;
       const low = Math.min(open, close) * 0.9877;
-      buf += `${symbol},${date},${open.toFixed(4)},${high.toFixed(4)},${low.toFixed(4)},${close.toFixed(4)},${100_000 + ((d * 31 + s * 17) % 9_000_000)}\n`;
+      const volume = 100_000 + ((d * 31 + s * 17) % 9_000_000) + (changed ? 7 : 0);
+      buf += `${symbol},${date},${open.toFixed(4)},${high.toFixed(4)},${low.toFixed(4)},${(changed ? close * 1.0001 : close).toFixed(4)},${volume}\n`;
       price = close;
       if (buf.length > 1 << 20) {
         if (!out.write(buf)) await once(out, 'drain');
@@ -192,6 +201,7 @@ async function loadBaseline(db: Awaited<ReturnType<typeof connect>>): Promise<nu
 
 async function main(): Promise<void> {
   await generate(file, SYMBOLS);
+  await generate(changedFile, SYMBOLS, true);
   const rows = SYMBOLS * DAYS;
   const mb = statSync(file).size / 1e6;
   const admin = await connectLocalFiles();
@@ -230,9 +240,15 @@ async function main(): Promise<void> {
   );
   const second = await upload();
   line(
-    'HTTP re-upload, all updates',
+    'HTTP re-upload, same file again',
     second.ms,
     `(updated ${String(second.report.updated)}, failed ${String(second.report.failed)})`,
+  );
+  const changed = await upload(changedFile);
+  line(
+    'HTTP re-upload, all rows changed',
+    changed.ms,
+    `(updated ${String(changed.report.updated)}, failed ${String(changed.report.failed)})`,
   );
   const rssBoth = peakRssMb(api.pid!);
   await stopApi(api);
@@ -248,7 +264,7 @@ async function main(): Promise<void> {
   await stopApi(api);
 
   const rss: string[] = [
-    `1M sync ${rssFirst.toFixed(0)} MB (after the re-upload too: ${rssBoth.toFixed(0)} MB)`,
+    `1M sync ${rssFirst.toFixed(0)} MB (after both re-uploads too: ${rssBoth.toFixed(0)} MB)`,
   ];
   const fresh = async (path: string, mode: 'sync' | 'async'): Promise<number> => {
     await empty();
