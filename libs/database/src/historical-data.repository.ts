@@ -362,9 +362,15 @@ export class HistoricalDataRepository implements OnApplicationShutdown {
    * Which of these (symbol, date) pairs are already stored, as barKey() strings. One flat
    * `symbol IN (...) AND date BETWEEN` lookup on the unique index (an OR per pair would exceed
    * SQLite's expression depth on wide batches); rows outside the batch are filtered out here.
+   * `latest` (MySQL, inside `tx`): a locking read, which sees rows committed after the
+   * transaction's snapshot and keeps the range as it is until the transaction ends.
    */
   @TimedDb('find_existing_keys')
-  async findExistingKeys(bars: readonly BarRecord[], tx?: QueryRunner): Promise<Set<string>> {
+  async findExistingKeys(
+    bars: readonly BarRecord[],
+    tx?: QueryRunner,
+    latest = false,
+  ): Promise<Set<string>> {
     if (bars.length === 0) return new Set();
     const wanted = new Set<string>();
     const symbols = new Set<string>();
@@ -378,7 +384,9 @@ export class HistoricalDataRepository implements OnApplicationShutdown {
     }
     const rows = await this.dataSource.query<{ symbol: string; date: string }[]>(
       `SELECT symbol, \`date\` FROM historical_data
-       WHERE symbol IN (${Array(symbols.size).fill('?').join(', ')}) AND \`date\` BETWEEN ? AND ?`,
+       WHERE symbol IN (${Array(symbols.size).fill('?').join(', ')}) AND \`date\` BETWEEN ? AND ?${
+         latest && tx && this.dialect === 'mysql' ? ' LOCK IN SHARE MODE' : ''
+       }`,
       [...symbols, first, last],
       tx,
     );

@@ -179,6 +179,33 @@ export class TransactionRunner {
     }
   }
 
+  /**
+   * One step of a transaction that cannot run again (its input was consumed as it went: an
+   * atomic upload): `step` runs under a savepoint and, when it meets a concurrent-insert race
+   * (WriteRaceError), the transaction rolls back to the savepoint and the step runs again, with
+   * run()'s bound and db_retries_total. `step` learns that it is a retry: the transaction's
+   * snapshot predates the concurrent write, so a retry looks at the latest committed rows (a
+   * locking read). Anything else propagates (a deadlock has rolled the whole transaction back).
+   * The step must not read a temporary table: on MariaDB Galera a rollback to a savepoint after
+   * such a read still replicates the rolled-back rows (see HistoricalDataRepository.loadChunk).
+   */
+  async step<T>(
+    tx: QueryRunner,
+    step: (retry: boolean) => Promise<T>,
+    operation = 'transaction_step',
+  ): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      await tx.query('SAVEPOINT tx_step');
+      try {
+        return await step(attempt > 0);
+      } catch (err) {
+        if (!(err instanceof WriteRaceError) || attempt + 1 >= RETRY_POLICY.attempts) throw err;
+        await tx.query('ROLLBACK TO SAVEPOINT tx_step');
+        dbRetriesTotal.labels(operation, 'race').inc();
+      }
+    }
+  }
+
   /** One write statement in its own transaction; answers the affected row count. */
   async execute(sql: string, params: unknown[], operation = 'execute'): Promise<number> {
     return this.run(

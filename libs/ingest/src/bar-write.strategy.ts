@@ -101,7 +101,8 @@ class Rollback extends Error {}
 /**
  * Every batch in one transaction. `allOrNothing`: any failed row (invalid, or already stored with
  * onConflict=error) rolls the whole write back. `replayable`: the input is in memory, so a
- * deadlock or race runs the whole transaction again (a streamed file cannot be read twice).
+ * deadlock or race runs the whole transaction again; a streamed file cannot be read twice, so
+ * there a race retries the batch that met it (TransactionRunner.step) and a deadlock fails.
  */
 export class SingleTransaction implements WriteStrategy {
   constructor(
@@ -118,9 +119,18 @@ export class SingleTransaction implements WriteStrategy {
     try {
       report = await this.transactions.run(
         async (tx) => {
-          // One connection: its statements run one after another.
+          // One connection: its statements run one after another. A transaction that cannot run
+          // again retries a batch that met a concurrent insert on its own (step), from a
+          // savepoint, looking again at what is stored now.
           const r = await ingest({
-            write: (batch) => this.batches.write(tx, batch),
+            write: (batch) =>
+              this.options.replayable
+                ? this.batches.write(tx, batch)
+                : this.transactions.step(
+                    tx,
+                    (retry) => this.batches.write(tx, batch, retry),
+                    'ingest_batch',
+                  ),
             maxInFlight: 1,
           });
           report = r;
