@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import type { DataSource, QueryRunner } from 'typeorm';
 import { TsvChunk } from './bar-tsv.chunk';
 import type { DataChanges } from './data-changes';
-import { BulkMode, HistoricalDataRepository } from './historical-data.repository';
+import { BulkMode, HistoricalDataRepository, WriteHint } from './historical-data.repository';
 import type { SymbolsRepository } from './symbols.repository';
 import { LoadCountError, TransactionRunner, WriteRaceError } from './transaction.runner';
 
@@ -75,11 +75,12 @@ async function load(
   respond?: Respond,
   add: (chunk: TsvChunk) => Promise<void> = (chunk) => chunk.add(bars(rows)),
   mode: BulkMode = 'skip',
+  hint?: WriteHint,
 ) {
   const { tx, log, files } = fakeTx(answers, respond);
   const chunk = new TsvChunk();
   const done = repository()
-    .loadChunk(tx, chunk, mode)
+    .loadChunk(tx, chunk, mode, hint)
     .then(
       (counts) => ({ counts, err: undefined }),
       (err: unknown) => ({ counts: undefined, err }),
@@ -188,5 +189,40 @@ describe('HistoricalDataRepository.loadChunk, onConflict=update: UPDATE the stor
     expect((await update({ updated: 40, inserted: dup })).err).toBeInstanceOf(WriteRaceError);
     // Counts that do not add up to the chunk are a race too.
     expect((await update({ updated: 40, inserted: 59 })).err).toBeInstanceOf(WriteRaceError);
+  });
+});
+
+describe('HistoricalDataRepository.loadChunk, a chunk whose first pair is stored (a re-upload)', () => {
+  const firstPair = { symbol: 'AAA', date: '2000-01-03' };
+  const probe = (stored: boolean) =>
+    load(
+      [{ affectedRows: 100 }],
+      100,
+      (sql) =>
+        sql.startsWith('SELECT 1 AS found')
+          ? stored
+            ? [{ found: 1 }]
+            : []
+          : sql.startsWith('UPDATE historical_data')
+            ? { affected: 100 }
+            : { affected: 0 },
+      undefined,
+      'update',
+      { firstPair },
+    );
+
+  it('goes straight to staging: no direct attempt that would try every row as an insert', async () => {
+    const { counts, err, log } = await probe(true);
+    expect(err).toBeUndefined();
+    expect(counts).toEqual({ inserted: 0, updated: 100, skipped: 0 });
+    expect(log).not.toContain('load');
+    expect(log).toContain('load staging');
+  });
+
+  it('not stored: the direct load, as for a first upload', async () => {
+    const { counts, log } = await probe(false);
+    expect(counts).toEqual({ inserted: 100, updated: 0, skipped: 0 });
+    expect(log).toContain('load');
+    expect(log).not.toContain('load staging');
   });
 });

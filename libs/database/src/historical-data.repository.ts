@@ -81,6 +81,11 @@ interface MysqlConnection {
 export interface WriteHint {
   /** The caller expects many rows of this batch to be stored already (re-uploads). */
   expectConflicts?: boolean;
+  /**
+   * A bulk load chunk's first pair, known before its rows stream in: when it is stored already
+   * the chunk is taken for a re-upload's and goes straight to staging (loadChunk).
+   */
+  firstPair?: { symbol: string; date: string };
 }
 
 export type IngestPath = 'load-data' | 'insert';
@@ -584,7 +589,8 @@ export class HistoricalDataRepository implements OnApplicationShutdown {
    * counts, overall and per symbol (for the catalogue):
    * - first, straight into the table with IGNORE: when every row went in (a first upload), done;
    *   otherwise back to a savepoint and on to the staging path (`hint.expectConflicts` skips the
-   *   attempt, for a re-upload's later chunks);
+   *   attempt, for a re-upload's later chunks, and so does a stored `hint.firstPair`, for its
+   *   first one);
    * - staging: LOAD DATA into a temporary table, then (update) one UPDATE … JOIN of the stored
    *   pairs and, when it matched fewer than all, one INSERT … SELECT of the others (see merge);
    *   (skip) that INSERT alone. Affected rows give inserted and updated exactly (updated_at
@@ -608,7 +614,11 @@ export class HistoricalDataRepository implements OnApplicationShutdown {
       n = chunk.rows;
       this.changes.touched(tx, chunk.spans.keys());
     };
-    if (!hint.expectConflicts) {
+    // A re-upload's first chunk: its first pair is stored, so a direct attempt would most likely
+    // fail after trying every row as an insert (one point lookup spares that).
+    const direct =
+      !hint.expectConflicts && !(hint.firstPair && (await this.isStored(tx, hint.firstPair)));
+    if (direct) {
       await tx.query('SAVEPOINT bulk_direct');
       const inserted = await this.loadStream(tx, LOAD_DATA_SQL, () => chunk.stream());
       complete();
@@ -710,6 +720,18 @@ export class HistoricalDataRepository implements OnApplicationShutdown {
       if (isUniqueViolation(err)) throw new WriteRaceError();
       throw err;
     }
+  }
+
+  /** Whether this (symbol, date) is stored: one point lookup on the unique index. */
+  private async isStored(
+    tx: QueryRunner,
+    pair: { symbol: string; date: string },
+  ): Promise<boolean> {
+    const rows = (await tx.query(
+      'SELECT 1 AS found FROM historical_data WHERE symbol = ? AND `date` = ? LIMIT 1',
+      [pair.symbol, pair.date],
+    )) as unknown[];
+    return rows.length > 0;
   }
 
   /** MEMORY when max_heap_table_size holds a chunk with room to spare, else InnoDB; asked once. */

@@ -256,9 +256,14 @@ describe('StreamedChunks', () => {
     expect(report.inserted + report.updated).toBe(total);
     expect(report.inserted).toBe(loaded[0].rows);
     expect(hooked).toHaveLength(3);
-    // A chunk opened after a commit met stored pairs goes straight to the staging path.
+    // A chunk opened after a commit met stored pairs goes straight to the staging path; the
+    // others name their first pair (a stored one sends a re-upload's first chunk there too).
     for (const l of loaded.filter((x) => x.afterConflicts))
       expect(l.hint).toEqual({ expectConflicts: true });
+    expect(loaded.map((l) => l.hint)).toContainEqual({
+      expectConflicts: false,
+      firstPair: { symbol: 'AAA', date: bar(0).date },
+    });
   });
 
   it('a chunk that fails stops the ingest with that failure; committed counts stay', async () => {

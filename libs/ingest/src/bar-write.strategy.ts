@@ -6,6 +6,7 @@ import {
   TransactionRunner,
   TsvChunk,
   WriteCounts,
+  WriteHint,
 } from '@app/database';
 import type { QueryRunner } from 'typeorm';
 import { BatchResult, BatchWriter } from './bar-batch.writer';
@@ -226,7 +227,7 @@ class ChunkLoader {
     while (this.committing.size >= OPEN_CHUNKS && !this.failure)
       await Promise.race(this.committing);
     if (this.failure) throw this.failure;
-    this.current = this.open();
+    this.current = this.open(bar);
     await this.take(bar, texts);
   }
 
@@ -267,14 +268,16 @@ class ChunkLoader {
     this.committing.add(done);
   }
 
-  private open(): TsvChunk {
+  /** Opens a chunk whose first row will be `first` (its pair lets a re-upload's first chunk go to staging). */
+  private open(first: BarRecord): TsvChunk {
     const chunk = new TsvChunk();
+    const hint: WriteHint = this.expectConflicts
+      ? { expectConflicts: true }
+      : { expectConflicts: false, firstPair: { symbol: first.symbol, date: first.date } };
     this.track(
       this.transactions.run(
         async (tx) => {
-          const counts = await this.repository.loadChunk(tx, chunk, this.mode, {
-            expectConflicts: this.expectConflicts,
-          });
+          const counts = await this.repository.loadChunk(tx, chunk, this.mode, hint);
           await this.hooks.beforeCommit?.(tx, counts);
           return counts;
         },
