@@ -5,6 +5,7 @@ import { TsvChunk } from './bar-tsv.chunk';
 import type { DataChanges } from './data-changes';
 import { BulkMode, HistoricalDataRepository, WriteHint } from './historical-data.repository';
 import type { SymbolsRepository } from './symbols.repository';
+import { DataChanges as RealDataChanges } from './data-changes';
 import { LoadCountError, TransactionRunner, WriteRaceError } from './transaction.runner';
 
 const bars = (n: number) =>
@@ -87,7 +88,7 @@ async function load(
     );
   await add(chunk);
   chunk.end();
-  return { ...(await done), log, files };
+  return { ...(await done), log, files, tx };
 }
 
 describe('HistoricalDataRepository.loadChunk counts every load against the rows sent', () => {
@@ -225,4 +226,51 @@ describe('HistoricalDataRepository.loadChunk, a chunk whose first pair is stored
     expect(log).toContain('load');
     expect(log).not.toContain('load staging');
   });
+});
+
+/**
+ * The Galera rule for TransactionRunner.step (the atomic upload's per-batch retry from a
+ * savepoint): no ROLLBACK TO SAVEPOINT once the transaction read a temporary table.
+ */
+describe('a savepoint rollback never follows a read of the staging table', () => {
+  const runner = () =>
+    new TransactionRunner({ options: { type: 'mysql' } } as DataSource, new RealDataChanges());
+  const race = () => Promise.reject(new WriteRaceError());
+
+  it('the staging path marks its transaction: a step there fails instead of rolling back', async () => {
+    const { tx, log } = await load(
+      [{ affectedRows: 0 }, { affectedRows: 100 }],
+      100,
+      (sql) => (sql.startsWith('UPDATE historical_data') ? { affected: 100 } : { affected: 0 }),
+      undefined,
+      'update',
+    );
+    expect(log).toContain('load staging');
+    await expect(runner().step(tx, race)).rejects.toBeInstanceOf(WriteRaceError);
+    expect(log.slice(log.indexOf('load staging'))).not.toContain('ROLLBACK TO');
+  });
+
+  it.each(['update', 'skip', 'error'] as const)(
+    'the batched path (upsertBatch, LOAD DATA, onConflict=%s) never reads it, so its step may roll back',
+    async (mode) => {
+      const { tx, log } = fakeTx([{ affectedRows: 60 }], () => ({ affected: 140 }));
+      const repo = new HistoricalDataRepository(
+        {
+          options: { type: 'mysql' },
+          query: () => Promise.resolve([{ v: 1 }]),
+        } as unknown as DataSource,
+        {} as TransactionRunner,
+        { database: { dialect: 'mysql', loadData: 'auto' } } as AppConfig,
+        { touched: () => undefined } as unknown as DataChanges,
+        { grew: () => undefined } as unknown as SymbolsRepository,
+      );
+      // 100 bars of which 40 are stored: the load stores 60.
+      await repo.upsertBatch(tx, bars(100), mode).catch(() => undefined);
+      expect(log).toContain('load');
+      expect(log.join('\n')).not.toMatch(/staging|TEMPORARY/);
+      let attempts = 0;
+      await runner().step(tx, () => (++attempts === 1 ? race() : Promise.resolve()));
+      expect(log).toContain('ROLLBACK TO');
+    },
+  );
 });

@@ -23,6 +23,7 @@ import { SymbolsRepository } from './symbols.repository';
 import {
   discardConnection,
   LoadCountError,
+  markTemporaryRead,
   TransactionRunner,
   WriteRaceError,
 } from './transaction.runner';
@@ -634,6 +635,7 @@ export class HistoricalDataRepository implements OnApplicationShutdown {
     }
     await tx.query(`DROP TEMPORARY TABLE IF EXISTS ${STAGING}`);
     await tx.query(createStaging(await this.stagingEngineOf(tx)));
+    markTemporaryRead(tx);
     const staged = await this.loadStream(tx, loadDataSql(STAGING), () => chunk.stream());
     complete();
     // The staging table has no key: every row sent is a row staged. Anything else (a short or

@@ -4,6 +4,7 @@ import { DataChanges } from './data-changes';
 import {
   backoffMs,
   LoadCountError,
+  markTemporaryRead,
   RETRY_POLICY,
   retryReason,
   TransactionRunner,
@@ -200,17 +201,19 @@ describe('TransactionRunner', () => {
   });
 });
 
+/** A transaction that records its statements (the savepoints of TransactionRunner.step). */
+const stepTx = () => {
+  const log: string[] = [];
+  const tx = {
+    query: (sql: string) => {
+      log.push(sql);
+      return Promise.resolve();
+    },
+  } as unknown as QueryRunner;
+  return { tx, log };
+};
+
 describe('TransactionRunner.step (a transaction that cannot run again)', () => {
-  const stepTx = () => {
-    const log: string[] = [];
-    const tx = {
-      query: (sql: string) => {
-        log.push(sql);
-        return Promise.resolve();
-      },
-    } as unknown as QueryRunner;
-    return { tx, log };
-  };
   const runner = () => new TransactionRunner(fakeDataSource().dataSource, new DataChanges());
 
   it('runs a step that met a concurrent insert again from its savepoint, looking at the latest rows', async () => {
@@ -250,6 +253,18 @@ describe('TransactionRunner.step (a transaction that cannot run again)', () => {
     const deadlock = driverError({ errno: 1213 });
     const { tx: other, log } = stepTx();
     await expect(runner().step(other, () => Promise.reject(deadlock))).rejects.toBe(deadlock);
+    expect(log).toEqual(['SAVEPOINT tx_step']);
+  });
+});
+
+describe('TransactionRunner.step after a temporary table was read (MariaDB Galera)', () => {
+  it('never rolls back to its savepoint: the race fails the transaction instead', async () => {
+    const { tx, log } = stepTx();
+    markTemporaryRead(tx);
+    const runner = new TransactionRunner(fakeDataSource().dataSource, new DataChanges());
+    await expect(
+      runner.step(tx, () => Promise.reject(new WriteRaceError())),
+    ).rejects.toBeInstanceOf(WriteRaceError);
     expect(log).toEqual(['SAVEPOINT tx_step']);
   });
 });
