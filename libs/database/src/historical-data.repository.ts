@@ -67,7 +67,10 @@ const createStaging = (engine: StagingEngine): string =>
  * MEMORY loads a chunk ~2× faster than InnoDB (no redo, no undo: measured on MariaDB 10.11, a
  * 50k-row chunk in ~45 ms instead of ~100 ms) and is dropped with the chunk anyway. Its rows are
  * fixed-length, ~95 bytes: a chunk of 50k rows is ~6.3 MB, and the table may not outgrow
- * max_heap_table_size (16 MiB by default). A server configured below that stages in InnoDB.
+ * max_heap_table_size (16 MiB by default). A server configured below that stages in InnoDB, and
+ * so does a Galera node (wsrep_on): there the cluster spec's certification drill ended with a
+ * write set the other nodes could not apply (Duplicate entry, the node voted out) when staging
+ * was MEMORY, a non-transactional table inside the merge's transaction.
  */
 type StagingEngine = 'MEMORY' | 'InnoDB';
 const MEMORY_STAGING_MIN_BYTES = 16 * 1024 * 1024;
@@ -742,7 +745,10 @@ export class HistoricalDataRepository implements OnApplicationShutdown {
       const [row] = (await tx.query('SELECT @@max_heap_table_size AS v')) as {
         v: number | string;
       }[];
-      return Number(row?.v) >= MEMORY_STAGING_MIN_BYTES ? 'MEMORY' : 'InnoDB';
+      // MySQL has no wsrep_on: an empty answer.
+      const wsrep = (await tx.query("SHOW VARIABLES LIKE 'wsrep_on'")) as { Value?: string }[];
+      const galera = wsrep.some((r) => String(r.Value).toUpperCase() === 'ON');
+      return Number(row?.v) >= MEMORY_STAGING_MIN_BYTES && !galera ? 'MEMORY' : 'InnoDB';
     })().catch((err: unknown) => {
       this.stagingEngine = undefined; // asked again by the next chunk
       throw err;
