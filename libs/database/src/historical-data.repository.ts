@@ -73,6 +73,17 @@ const createStaging = (engine: StagingEngine): string =>
  * was MEMORY, a non-transactional table inside the merge's transaction.
  */
 type StagingEngine = 'MEMORY' | 'InnoDB';
+/**
+ * What the bulk path needs to know of the server, asked once. `galera` (wsrep_on): the
+ * UPDATE … JOIN merge, the first-pair lookup and MEMORY staging are not used there — the
+ * cluster spec's certification drill (two nodes loading overlapping files) ended with them in a
+ * write set the other nodes could not apply (Duplicate entry, the node voted out); Galera keeps
+ * the merge the spec passes with (INSERT … SELECT … ON DUPLICATE KEY UPDATE from InnoDB staging).
+ */
+interface BulkServer {
+  engine: StagingEngine;
+  galera: boolean;
+}
 const MEMORY_STAGING_MIN_BYTES = 16 * 1024 * 1024;
 
 interface MysqlConnection {
@@ -249,7 +260,7 @@ export class HistoricalDataRepository implements OnApplicationShutdown {
   private readonly now: string;
   private readonly logger = new Logger('HistoricalDataRepository');
   private ingestPath?: Promise<IngestPath>;
-  private stagingEngine?: Promise<StagingEngine>;
+  private bulkServer?: Promise<BulkServer>;
   private readonly reads: ReadPool;
   /** MySQL: the export connections, opened with the first export (createExportPool). */
   private exportPool?: MysqlPool;
@@ -620,8 +631,10 @@ export class HistoricalDataRepository implements OnApplicationShutdown {
     };
     // A re-upload's first chunk: its first pair is stored, so a direct attempt would most likely
     // fail after trying every row as an insert (one point lookup spares that).
+    const server = await this.bulkServerOf(tx);
     const direct =
-      !hint.expectConflicts && !(hint.firstPair && (await this.isStored(tx, hint.firstPair)));
+      !hint.expectConflicts &&
+      !(!server.galera && hint.firstPair && (await this.isStored(tx, hint.firstPair)));
     if (direct) {
       await tx.query('SAVEPOINT bulk_direct');
       const inserted = await this.loadStream(tx, LOAD_DATA_SQL, () => chunk.stream());
@@ -637,7 +650,7 @@ export class HistoricalDataRepository implements OnApplicationShutdown {
       await tx.query('ROLLBACK TO SAVEPOINT bulk_direct');
     }
     await tx.query(`DROP TEMPORARY TABLE IF EXISTS ${STAGING}`);
-    await tx.query(createStaging(await this.stagingEngineOf(tx)));
+    await tx.query(createStaging(server.engine));
     markTemporaryRead(tx);
     const staged = await this.loadStream(tx, loadDataSql(STAGING), () => chunk.stream());
     complete();
@@ -651,7 +664,9 @@ export class HistoricalDataRepository implements OnApplicationShutdown {
     // that read the temporary table and was rolled back, and the other nodes fail to apply it).
     const perSymbol = chunk.spans.size > 1;
     if (perSymbol) await tx.query('SET @bulk_merge_at = NOW(6)');
-    const counts = await this.merge(tx, n, mode);
+    const counts = server.galera
+      ? await this.mergeInOneStatement(tx, n, mode)
+      : await this.merge(tx, n, mode);
     let inserted: Map<string, number> | undefined;
     if (perSymbol && counts.inserted !== 0 && counts.inserted !== n) {
       inserted = await this.insertedPerSymbol(tx);
@@ -697,6 +712,30 @@ export class HistoricalDataRepository implements OnApplicationShutdown {
     return { inserted, updated, skipped: 0 };
   }
 
+  /**
+   * Galera (see BulkServer): the staged rows in one INSERT … SELECT … ON DUPLICATE KEY UPDATE
+   * (update: 1 affected row per insert, 2 per update) or … UPDATE id = id (skip).
+   */
+  private async mergeInOneStatement(
+    tx: QueryRunner,
+    n: number,
+    mode: BulkMode,
+  ): Promise<WriteCounts> {
+    const select = `INSERT INTO historical_data ${INSERT_COLUMNS} SELECT symbol, \`date\`, \`open\`, high, low, \`close\`, adj_close, volume FROM ${STAGING}`;
+    if (mode === 'skip') {
+      const { affected = 0 } = await tx.query(
+        `${select} ON DUPLICATE KEY UPDATE id = id`,
+        [],
+        true,
+      );
+      if (affected > n) throw new LoadCountError(affected, n, 'merge');
+      return { inserted: affected, updated: 0, skipped: n - affected };
+    }
+    const affected = await this.upsertStatement(tx, select, [], n);
+    const updated = affected - n;
+    return { inserted: n - updated, updated, skipped: 0 };
+  }
+
   /** The stored pairs of the staging table updated in place; answers how many (≤ n). */
   private async updateStaged(tx: QueryRunner, n: number): Promise<number> {
     const { affected = 0 } = await tx.query(
@@ -739,21 +778,22 @@ export class HistoricalDataRepository implements OnApplicationShutdown {
     return rows.length > 0;
   }
 
-  /** MEMORY when max_heap_table_size holds a chunk with room to spare, else InnoDB; asked once. */
-  private stagingEngineOf(tx: QueryRunner): Promise<StagingEngine> {
-    this.stagingEngine ??= (async (): Promise<StagingEngine> => {
+  /** See BulkServer; MEMORY staging when max_heap_table_size holds a chunk with room to spare. */
+  private bulkServerOf(tx: QueryRunner): Promise<BulkServer> {
+    this.bulkServer ??= (async (): Promise<BulkServer> => {
       const [row] = (await tx.query('SELECT @@max_heap_table_size AS v')) as {
         v: number | string;
       }[];
       // MySQL has no wsrep_on: an empty answer.
       const wsrep = (await tx.query("SHOW VARIABLES LIKE 'wsrep_on'")) as { Value?: string }[];
       const galera = wsrep.some((r) => String(r.Value).toUpperCase() === 'ON');
-      return Number(row?.v) >= MEMORY_STAGING_MIN_BYTES && !galera ? 'MEMORY' : 'InnoDB';
+      const engine = Number(row?.v) >= MEMORY_STAGING_MIN_BYTES && !galera ? 'MEMORY' : 'InnoDB';
+      return { engine, galera };
     })().catch((err: unknown) => {
-      this.stagingEngine = undefined; // asked again by the next chunk
+      this.bulkServer = undefined; // asked again by the next chunk
       throw err;
     });
-    return this.stagingEngine;
+    return this.bulkServer;
   }
 
   /** How many staged pairs of each symbol the merge created (since @bulk_merge_at). */
