@@ -3,11 +3,15 @@
  *   1. Generates ~1M rows (200 symbols x 5000 days, ~60 MB) once under .bench/.
  *   2. LOAD DATA LOCAL INFILE of the file into an empty copy of historical_data (the ceiling).
  *   3. The same file POSTed as text/csv to the built API into an empty historical_data, then
- *      again (every row an update).
+ *      again (every row an update whose values are the stored ones: a repeated load), then a
+ *      file of the same pairs whose close and volume differ in every row (every row an update
+ *      that changes the row: the "all updates" figure).
  *   4. The multi-row INSERT path (DB_LOAD_DATA=off, as on MySQL 8 with local_infile=OFF) into an
  *      empty table.
- *   5. Peak RSS (VmHWM) of a fresh API process for 1M and 3M rows, sync and async (the 3M file is
- *      generated into a temporary directory and deleted afterwards). BENCH_SKIP_3M=1 skips 3M.
+ *   5. Peak RSS (VmHWM) of a fresh API process with Node's default heap settings for 1M and 3M
+ *      rows, sync and async (the 3M file is generated into a temporary directory and deleted
+ *      afterwards). BENCH_SKIP_3M=1 skips 3M. Steps 2-4 run the API as `npm start` and the image
+ *      do (API_NODE_FLAGS); their process's peak RSS is printed too.
  *   6. With BENCH_CLUSTER_URL (the HAProxy of `npm run cluster:up`, e.g.
  *      mysql://root@127.0.0.1:13306/hd_bench_cluster): LOAD DATA, the upload and the re-upload
  *      of the same file through the 3-node Galera cluster, each next to the single node's figure
@@ -31,7 +35,14 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
-import { BENCH_ENV, BENCH_KEY, CLUSTER_URL, connect, resetDatabase } from './support';
+import {
+  API_NODE_FLAGS,
+  BENCH_ENV,
+  BENCH_KEY,
+  CLUSTER_URL,
+  connect,
+  resetDatabase,
+} from './support';
 
 const DB_URL = new URL(process.env.BENCH_DATABASE_URL ?? 'mysql://root@127.0.0.1:3306/hd_bench');
 const DB_NAME = DB_URL.pathname.slice(1);
@@ -40,6 +51,8 @@ const DAYS = 5000;
 const PORT = Number(process.env.BENCH_PORT ?? 3902);
 const root = join(__dirname, '..', '..', '..');
 const file = join(root, '.bench', `ingest-${SYMBOLS}x${DAYS}.csv`);
+/** The same pairs, every row's close and volume different (generate's `changed`). */
+const changedFile = join(root, '.bench', `ingest-${SYMBOLS}x${DAYS}-changed.csv`);
 const SKIP_3M = process.env.BENCH_SKIP_3M === '1';
 
 if (!/bench|test/.test(DB_NAME))
@@ -47,7 +60,11 @@ if (!/bench|test/.test(DB_NAME))
 
 const connectLocalFiles = (database?: string) => connect(database, ['+LOCAL_FILES']);
 
-async function generate(path: string, symbols: number): Promise<void> {
+/**
+ * The bench file: `symbols` x DAYS valid bars. `changed`: the same pairs and opens, highs and
+ * lows, with every close 0.01 % higher (still within high and low) and every volume 7 more.
+ */
+async function generate(path: string, symbols: number, changed = false): Promise<void> {
   if (existsSync(path)) return;
   mkdirSync(join(path, '..'), { recursive: true });
   const out = createWriteStream(path);
@@ -63,7 +80,8 @@ async function generate(path: string, symbols: number): Promise<void> {
       const close = Math.max(1, price * (1 + (((d * 7919 + s * 104729) % 2001) - 1000) / 50_000));
       const high = Math.max(open, close) * 1.0123;
       const low = Math.min(open, close) * 0.9877;
-      buf += `${symbol},${date},${open.toFixed(4)},${high.toFixed(4)},${low.toFixed(4)},${close.toFixed(4)},${100_000 + ((d * 31 + s * 17) % 9_000_000)}\n`;
+      const volume = 100_000 + ((d * 31 + s * 17) % 9_000_000) + (changed ? 7 : 0);
+      buf += `${symbol},${date},${open.toFixed(4)},${high.toFixed(4)},${low.toFixed(4)},${(changed ? close * 1.0001 : close).toFixed(4)},${volume}\n`;
       price = close;
       if (buf.length > 1 << 20) {
         if (!out.write(buf)) await once(out, 'drain');
@@ -75,10 +93,18 @@ async function generate(path: string, symbols: number): Promise<void> {
   await once(out, 'finish');
 }
 
-async function startApi(env: Record<string, string> = {}, profile = false): Promise<ChildProcess> {
+/**
+ * Starts the built API. `nodeFlags`: as `npm start` and the image run it unless told otherwise
+ * (the peak RSS runs use Node's defaults, as the memory target is stated for them).
+ */
+async function startApi(
+  env: Record<string, string> = {},
+  profile = false,
+  nodeFlags: string[] = API_NODE_FLAGS,
+): Promise<ChildProcess> {
   // BENCH_CPU_PROF_DIR: the server writes a V8 CPU profile there when it exits.
   const prof = profile ? process.env.BENCH_CPU_PROF_DIR : undefined;
-  const flags = prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : [];
+  const flags = [...nodeFlags, ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : [])];
   const child = spawn(process.execPath, [...flags, join(root, 'dist/apps/api/src/main.js')], {
     env: {
       ...process.env,
@@ -192,6 +218,7 @@ async function loadBaseline(db: Awaited<ReturnType<typeof connect>>): Promise<nu
 
 async function main(): Promise<void> {
   await generate(file, SYMBOLS);
+  await generate(changedFile, SYMBOLS, true);
   const rows = SYMBOLS * DAYS;
   const mb = statSync(file).size / 1e6;
   const admin = await connectLocalFiles();
@@ -230,9 +257,15 @@ async function main(): Promise<void> {
   );
   const second = await upload();
   line(
-    'HTTP re-upload, all updates',
+    'HTTP re-upload, same file again',
     second.ms,
     `(updated ${String(second.report.updated)}, failed ${String(second.report.failed)})`,
+  );
+  const changed = await upload(changedFile);
+  line(
+    'HTTP re-upload, all rows changed',
+    changed.ms,
+    `(updated ${String(changed.report.updated)}, failed ${String(changed.report.failed)})`,
   );
   const rssBoth = peakRssMb(api.pid!);
   await stopApi(api);
@@ -247,18 +280,20 @@ async function main(): Promise<void> {
   );
   await stopApi(api);
 
-  const rss: string[] = [
-    `1M sync ${rssFirst.toFixed(0)} MB (after the re-upload too: ${rssBoth.toFixed(0)} MB)`,
-  ];
+  console.log(
+    `${'Peak RSS, the API above (npm start)'.padEnd(36)}1M sync ${rssFirst.toFixed(0)} MB (after both re-uploads too: ${rssBoth.toFixed(0)} MB)`,
+  );
+  const rss: string[] = [];
   const fresh = async (path: string, mode: 'sync' | 'async'): Promise<number> => {
     await empty();
-    api = await startApi();
+    api = await startApi({}, false, []);
     const r = mode === 'sync' ? await upload(path) : await uploadAsync(path);
     if (Number(r.report.failed) !== 0) throw new Error(`${mode} upload failed rows`);
     const peak = peakRssMb(api.pid!);
     await stopApi(api);
     return peak;
   };
+  rss.push(`1M sync ${(await fresh(file, 'sync')).toFixed(0)} MB`);
   rss.push(`1M async ${(await fresh(file, 'async')).toFixed(0)} MB`);
   if (!SKIP_3M) {
     const dir = mkdtempSync(join(tmpdir(), 'hd-bench-3m-'));
@@ -272,7 +307,7 @@ async function main(): Promise<void> {
     }
   }
   await db.end();
-  console.log(`${'API server peak RSS (fresh process)'.padEnd(36)}${rss.join('; ')}`);
+  console.log(`${'Peak RSS, fresh API, default heap'.padEnd(36)}${rss.join('; ')}`);
   if (CLUSTER_URL) await cluster({ load: loadMs, upload: first.ms, reupload: second.ms });
   process.exit(0);
 }

@@ -3,9 +3,10 @@ import type { Readable } from 'node:stream';
 import type { DataSource, QueryRunner } from 'typeorm';
 import { TsvChunk } from './bar-tsv.chunk';
 import type { DataChanges } from './data-changes';
-import { HistoricalDataRepository } from './historical-data.repository';
+import { BulkMode, HistoricalDataRepository, WriteHint } from './historical-data.repository';
 import type { SymbolsRepository } from './symbols.repository';
-import { LoadCountError, TransactionRunner } from './transaction.runner';
+import { DataChanges as RealDataChanges } from './data-changes';
+import { LoadCountError, TransactionRunner, WriteRaceError } from './transaction.runner';
 
 const bars = (n: number) =>
   Array.from({ length: n }, (_, i) => ({
@@ -52,6 +53,9 @@ function fakeTx(answers: Answer[], respond: Respond = () => ({ affected: 0, reco
     databaseConnection: conn,
     query: (sql: string) => {
       log.push(sql.split(' ').slice(0, 2).join(' '));
+      // The server's max_heap_table_size: the default, so staging is a MEMORY table.
+      if (sql.includes('@@max_heap_table_size')) return Promise.resolve([{ v: 16777216 }]);
+      if (sql.startsWith('SHOW VARIABLES')) return Promise.resolve([]);
       return Promise.resolve(respond(sql));
     },
   } as unknown as QueryRunner;
@@ -72,18 +76,20 @@ async function load(
   rows = 100,
   respond?: Respond,
   add: (chunk: TsvChunk) => Promise<void> = (chunk) => chunk.add(bars(rows)),
+  mode: BulkMode = 'skip',
+  hint?: WriteHint,
 ) {
   const { tx, log, files } = fakeTx(answers, respond);
   const chunk = new TsvChunk();
   const done = repository()
-    .loadChunk(tx, chunk, 'skip')
+    .loadChunk(tx, chunk, mode, hint)
     .then(
       (counts) => ({ counts, err: undefined }),
       (err: unknown) => ({ counts: undefined, err }),
     );
   await add(chunk);
   chunk.end();
-  return { ...(await done), log, files };
+  return { ...(await done), log, files, tx };
 }
 
 describe('HistoricalDataRepository.loadChunk counts every load against the rows sent', () => {
@@ -111,7 +117,7 @@ describe('HistoricalDataRepository.loadChunk counts every load against the rows 
     const two = (chunk: TsvChunk) =>
       chunk.add([...bars(50), ...bars(50).map((b) => ({ ...b, symbol: 'BBB' }))]);
     const respond: Respond = (sql) =>
-      sql.startsWith('INSERT INTO historical_data')
+      /^INSERT (IGNORE )?INTO historical_data/.test(sql)
         ? { affected: 60 }
         : sql.includes('@bulk_merge_at GROUP BY')
           ? [
@@ -130,7 +136,7 @@ describe('HistoricalDataRepository.loadChunk counts every load against the rows 
     // On MariaDB Galera a rollback to a savepoint after reading the staging table replicates
     // the rolled-back rows: the merge runs once.
     expect(log.slice(log.indexOf('load staging'))).not.toContain('ROLLBACK TO');
-    expect(log.filter((l) => l === 'INSERT INTO')).toHaveLength(1);
+    expect(log.filter((l) => l.startsWith('INSERT'))).toHaveLength(1);
   });
 
   it('a LOAD DATA that fails closes its connection and stops reading its file', async () => {
@@ -146,4 +152,126 @@ describe('HistoricalDataRepository.loadChunk counts every load against the rows 
     expect((err as Error).message).toBe('LOAD DATA answered without a row count');
     expect(log).toContain('destroy');
   });
+});
+
+describe('HistoricalDataRepository.loadChunk, onConflict=update: UPDATE the stored pairs, INSERT the rest', () => {
+  const one = (chunk: TsvChunk) => chunk.add(bars(100));
+  /** The direct load stores 0 (all 100 stored?): on to staging, where the merge meets `merge`. */
+  const update = (merge: { updated: number; inserted: number | Error }) =>
+    load(
+      [{ affectedRows: 0 }, { affectedRows: 100 }],
+      100,
+      (sql) => {
+        if (sql.startsWith('UPDATE historical_data')) return { affected: merge.updated };
+        if (sql.startsWith('INSERT INTO historical_data')) {
+          if (merge.inserted instanceof Error) throw merge.inserted;
+          return { affected: merge.inserted };
+        }
+        return { affected: 0 };
+      },
+      one,
+      'update',
+    );
+
+  it('every staged pair stored: one UPDATE, no INSERT', async () => {
+    const { counts, err, log } = await update({ updated: 100, inserted: 0 });
+    expect(err).toBeUndefined();
+    expect(counts).toEqual({ inserted: 0, updated: 100, skipped: 0 });
+    expect(log.filter((l) => l.startsWith('INSERT'))).toHaveLength(0);
+  });
+
+  it('some stored: the UPDATE counts the updated, the INSERT the inserted', async () => {
+    const { counts, err } = await update({ updated: 40, inserted: 60 });
+    expect(err).toBeUndefined();
+    expect(counts).toEqual({ inserted: 60, updated: 40, skipped: 0 });
+  });
+
+  it('a pair stored by a concurrent writer between the two is a race (retried), not a 500', async () => {
+    const dup = Object.assign(new Error('Duplicate entry'), { code: 'ER_DUP_ENTRY' });
+    expect((await update({ updated: 40, inserted: dup })).err).toBeInstanceOf(WriteRaceError);
+    // Counts that do not add up to the chunk are a race too.
+    expect((await update({ updated: 40, inserted: 59 })).err).toBeInstanceOf(WriteRaceError);
+  });
+});
+
+describe('HistoricalDataRepository.loadChunk, a chunk whose first pair is stored (a re-upload)', () => {
+  const firstPair = { symbol: 'AAA', date: '2000-01-03' };
+  const probe = (stored: boolean) =>
+    load(
+      [{ affectedRows: 100 }],
+      100,
+      (sql) =>
+        sql.startsWith('SELECT 1 AS found')
+          ? stored
+            ? [{ found: 1 }]
+            : []
+          : sql.startsWith('UPDATE historical_data')
+            ? { affected: 100 }
+            : { affected: 0 },
+      undefined,
+      'update',
+      { firstPair },
+    );
+
+  it('goes straight to staging: no direct attempt that would try every row as an insert', async () => {
+    const { counts, err, log } = await probe(true);
+    expect(err).toBeUndefined();
+    expect(counts).toEqual({ inserted: 0, updated: 100, skipped: 0 });
+    expect(log).not.toContain('load');
+    expect(log).toContain('load staging');
+  });
+
+  it('not stored: the direct load, as for a first upload', async () => {
+    const { counts, log } = await probe(false);
+    expect(counts).toEqual({ inserted: 100, updated: 0, skipped: 0 });
+    expect(log).toContain('load');
+    expect(log).not.toContain('load staging');
+  });
+});
+
+/**
+ * The Galera rule for TransactionRunner.step (the atomic upload's per-batch retry from a
+ * savepoint): no ROLLBACK TO SAVEPOINT once the transaction read a temporary table.
+ */
+describe('a savepoint rollback never follows a read of the staging table', () => {
+  const runner = () =>
+    new TransactionRunner({ options: { type: 'mysql' } } as DataSource, new RealDataChanges());
+  const race = () => Promise.reject(new WriteRaceError());
+
+  it('the staging path marks its transaction: a step there fails instead of rolling back', async () => {
+    const { tx, log } = await load(
+      [{ affectedRows: 0 }, { affectedRows: 100 }],
+      100,
+      (sql) => (sql.startsWith('UPDATE historical_data') ? { affected: 100 } : { affected: 0 }),
+      undefined,
+      'update',
+    );
+    expect(log).toContain('load staging');
+    await expect(runner().step(tx, race)).rejects.toBeInstanceOf(WriteRaceError);
+    expect(log.slice(log.indexOf('load staging'))).not.toContain('ROLLBACK TO');
+  });
+
+  it.each(['update', 'skip', 'error'] as const)(
+    'the batched path (upsertBatch, LOAD DATA, onConflict=%s) never reads it, so its step may roll back',
+    async (mode) => {
+      const { tx, log } = fakeTx([{ affectedRows: 60 }], () => ({ affected: 140 }));
+      const repo = new HistoricalDataRepository(
+        {
+          options: { type: 'mysql' },
+          query: () => Promise.resolve([{ v: 1 }]),
+        } as unknown as DataSource,
+        {} as TransactionRunner,
+        { database: { dialect: 'mysql', loadData: 'auto' } } as AppConfig,
+        { touched: () => undefined } as unknown as DataChanges,
+        { grew: () => undefined } as unknown as SymbolsRepository,
+      );
+      // 100 bars of which 40 are stored: the load stores 60.
+      await repo.upsertBatch(tx, bars(100), mode).catch(() => undefined);
+      expect(log).toContain('load');
+      expect(log.join('\n')).not.toMatch(/staging|TEMPORARY/);
+      let attempts = 0;
+      await runner().step(tx, () => (++attempts === 1 ? race() : Promise.resolve()));
+      expect(log).toContain('ROLLBACK TO');
+    },
+  );
 });

@@ -24,6 +24,7 @@ import { SymbolsRepository } from './symbols.repository';
 import {
   discardConnection,
   LoadCountError,
+  markTemporaryRead,
   TransactionRunner,
   WriteRaceError,
 } from './transaction.runner';
@@ -54,12 +55,35 @@ const LOAD_DATA_SQL = loadDataSql('historical_data');
 
 /**
  * A re-upload's chunk lands here first (per connection, never replicated, gone with the
- * connection); INSERT … SELECT … ON DUPLICATE KEY UPDATE then merges it in one statement.
+ * connection); an UPDATE … JOIN and an INSERT … SELECT then merge it (merge).
  */
 const STAGING = 'bulk_staging';
 // No index to maintain (the pairs are distinct: the validated-bars stream saw to it); the
 // columns' types, charset and collation copied from historical_data, so the join uses its index.
-const CREATE_STAGING = `CREATE TEMPORARY TABLE ${STAGING} AS SELECT symbol, \`date\`, \`open\`, high, low, \`close\`, adj_close, volume FROM historical_data LIMIT 0`;
+const createStaging = (engine: StagingEngine): string =>
+  `CREATE TEMPORARY TABLE ${STAGING} ENGINE=${engine} AS SELECT symbol, \`date\`, \`open\`, high, low, \`close\`, adj_close, volume FROM historical_data LIMIT 0`;
+/**
+ * MEMORY loads a chunk ~2× faster than InnoDB (no redo, no undo: measured on MariaDB 10.11, a
+ * 50k-row chunk in ~45 ms instead of ~100 ms) and is dropped with the chunk anyway. Its rows are
+ * fixed-length, ~95 bytes: a chunk of 50k rows is ~6.3 MB, and the table may not outgrow
+ * max_heap_table_size (16 MiB by default). A server configured below that stages in InnoDB, and
+ * so does a Galera node (wsrep_on): there the cluster spec's certification drill ended with a
+ * write set the other nodes could not apply (Duplicate entry, the node voted out) when staging
+ * was MEMORY, a non-transactional table inside the merge's transaction.
+ */
+type StagingEngine = 'MEMORY' | 'InnoDB';
+/**
+ * What the bulk path needs to know of the server, asked once. `galera` (wsrep_on): the
+ * UPDATE … JOIN merge, the first-pair lookup and MEMORY staging are not used there — the
+ * cluster spec's certification drill (two nodes loading overlapping files) ended with them in a
+ * write set the other nodes could not apply (Duplicate entry, the node voted out); Galera keeps
+ * the merge the spec passes with (INSERT … SELECT … ON DUPLICATE KEY UPDATE from InnoDB staging).
+ */
+interface BulkServer {
+  engine: StagingEngine;
+  galera: boolean;
+}
+const MEMORY_STAGING_MIN_BYTES = 16 * 1024 * 1024;
 
 interface MysqlConnection {
   query(
@@ -71,6 +95,11 @@ interface MysqlConnection {
 export interface WriteHint {
   /** The caller expects many rows of this batch to be stored already (re-uploads). */
   expectConflicts?: boolean;
+  /**
+   * A bulk load chunk's first pair, known before its rows stream in: when it is stored already
+   * the chunk is taken for a re-upload's and goes straight to staging (loadChunk).
+   */
+  firstPair?: { symbol: string; date: string };
 }
 
 export type IngestPath = 'load-data' | 'insert';
@@ -197,6 +226,7 @@ export class HistoricalDataRepository implements OnApplicationShutdown {
   private readonly now: string;
   private readonly logger = new Logger('HistoricalDataRepository');
   private ingestPath?: Promise<IngestPath>;
+  private bulkServer?: Promise<BulkServer>;
   private readonly reads: ReadPool;
   /** MySQL: the export connections, opened with the first export (createExportPool). */
   private exportPool?: MysqlPool;
@@ -314,9 +344,15 @@ export class HistoricalDataRepository implements OnApplicationShutdown {
    * Which of these (symbol, date) pairs are already stored, as barKey() strings. One flat
    * `symbol IN (...) AND date BETWEEN` lookup on the unique index (an OR per pair would exceed
    * SQLite's expression depth on wide batches); rows outside the batch are filtered out here.
+   * `latest` (MySQL, inside `tx`): a locking read, which sees rows committed after the
+   * transaction's snapshot and keeps the range as it is until the transaction ends.
    */
   @TimedDb('find_existing_keys')
-  async findExistingKeys(bars: readonly BarRecord[], tx?: QueryRunner): Promise<Set<string>> {
+  async findExistingKeys(
+    bars: readonly BarRecord[],
+    tx?: QueryRunner,
+    latest = false,
+  ): Promise<Set<string>> {
     if (bars.length === 0) return new Set();
     const wanted = new Set<string>();
     const symbols = new Set<string>();
@@ -330,7 +366,9 @@ export class HistoricalDataRepository implements OnApplicationShutdown {
     }
     const rows = await this.dataSource.query<{ symbol: string; date: string }[]>(
       `SELECT symbol, \`date\` FROM historical_data
-       WHERE symbol IN (${Array(symbols.size).fill('?').join(', ')}) AND \`date\` BETWEEN ? AND ?`,
+       WHERE symbol IN (${Array(symbols.size).fill('?').join(', ')}) AND \`date\` BETWEEN ? AND ?${
+         latest && tx && this.dialect === 'mysql' ? ' LOCK IN SHARE MODE' : ''
+       }`,
       [...symbols, first, last],
       tx,
     );
@@ -518,10 +556,12 @@ export class HistoricalDataRepository implements OnApplicationShutdown {
    * counts, overall and per symbol (for the catalogue):
    * - first, straight into the table with IGNORE: when every row went in (a first upload), done;
    *   otherwise back to a savepoint and on to the staging path (`hint.expectConflicts` skips the
-   *   attempt, for a re-upload's later chunks);
-   * - staging: LOAD DATA into a temporary table, then one INSERT … SELECT … ON DUPLICATE KEY
-   *   UPDATE (update) or … UPDATE id = id (skip). Affected rows give inserted and updated
-   *   exactly (FACTS: 1 per insert, 2 per changed row, and updated_at always changes). Only a
+   *   attempt, for a re-upload's later chunks, and so does a stored `hint.firstPair`, for its
+   *   first one);
+   * - staging: LOAD DATA into a temporary table, then (update) one UPDATE … JOIN of the stored
+   *   pairs and, when it matched fewer than all, one INSERT … SELECT of the others (see merge);
+   *   (skip) that INSERT alone. Affected rows give inserted and updated exactly (updated_at
+   *   always changes, so every matched row counts). Only a
    *   chunk mixing new and stored pairs over several symbols needs the per-symbol split: then
    *   the pairs the merge created are counted per symbol after it (created_at), and a count
    *   that disagrees with the statement's (a concurrent writer in between) fails with
@@ -541,7 +581,13 @@ export class HistoricalDataRepository implements OnApplicationShutdown {
       n = chunk.rows;
       this.changes.touched(tx, chunk.spans.keys());
     };
-    if (!hint.expectConflicts) {
+    // A re-upload's first chunk: its first pair is stored, so a direct attempt would most likely
+    // fail after trying every row as an insert (one point lookup spares that).
+    const server = await this.bulkServerOf(tx);
+    const direct =
+      !hint.expectConflicts &&
+      !(!server.galera && hint.firstPair && (await this.isStored(tx, hint.firstPair)));
+    if (direct) {
       await tx.query('SAVEPOINT bulk_direct');
       const inserted = await this.loadStream(tx, LOAD_DATA_SQL, () => chunk.stream());
       complete();
@@ -556,7 +602,8 @@ export class HistoricalDataRepository implements OnApplicationShutdown {
       await tx.query('ROLLBACK TO SAVEPOINT bulk_direct');
     }
     await tx.query(`DROP TEMPORARY TABLE IF EXISTS ${STAGING}`);
-    await tx.query(CREATE_STAGING);
+    await tx.query(createStaging(server.engine));
+    markTemporaryRead(tx);
     const staged = await this.loadStream(tx, loadDataSql(STAGING), () => chunk.stream());
     complete();
     // The staging table has no key: every row sent is a row staged. Anything else (a short or
@@ -569,7 +616,9 @@ export class HistoricalDataRepository implements OnApplicationShutdown {
     // that read the temporary table and was rolled back, and the other nodes fail to apply it).
     const perSymbol = chunk.spans.size > 1;
     if (perSymbol) await tx.query('SET @bulk_merge_at = NOW(6)');
-    const counts = await this.merge(tx, n, mode);
+    const counts = server.galera
+      ? await this.mergeInOneStatement(tx, n, mode)
+      : await this.merge(tx, n, mode);
     let inserted: Map<string, number> | undefined;
     if (perSymbol && counts.inserted !== 0 && counts.inserted !== n) {
       inserted = await this.insertedPerSymbol(tx);
@@ -592,8 +641,38 @@ export class HistoricalDataRepository implements OnApplicationShutdown {
     return counts;
   }
 
-  /** The staged rows into historical_data in one statement; exact counts from affected rows. */
+  /**
+   * The staged rows into historical_data; exact counts from affected rows. Update: one UPDATE …
+   * JOIN of the stored pairs (1 affected row each: updated_at always changes), then, only when
+   * it matched fewer than all, one INSERT … SELECT of the rest (anti-join). Measured on MariaDB
+   * 10.11, 1M stored rows, 50k-row chunks: ~2.5× faster than INSERT … SELECT … ON DUPLICATE KEY
+   * UPDATE, which first tries each row as an insert. A pair stored by a concurrent writer
+   * between the two fails the INSERT (a unique violation): WriteRaceError, which retries. Skip:
+   * the anti-join INSERT IGNORE alone (such a pair is then skipped, as it should be).
+   */
   private async merge(tx: QueryRunner, n: number, mode: BulkMode): Promise<WriteCounts> {
+    const updated = mode === 'update' ? await this.updateStaged(tx, n) : 0;
+    if (updated === n) return { inserted: 0, updated, skipped: 0 };
+    const inserted = await this.insertStaged(tx, mode === 'skip');
+    if (mode === 'skip') {
+      if (inserted > n) throw new LoadCountError(inserted, n, 'merge');
+      return { inserted, updated: 0, skipped: n - inserted };
+    }
+    // Every staged pair is either stored (updated) or new (inserted): anything else is a write
+    // in between (a pair deleted meanwhile is locked by the UPDATE, so none can go).
+    if (updated + inserted !== n) throw new WriteRaceError();
+    return { inserted, updated, skipped: 0 };
+  }
+
+  /**
+   * Galera (see BulkServer): the staged rows in one INSERT … SELECT … ON DUPLICATE KEY UPDATE
+   * (update: 1 affected row per insert, 2 per update) or … UPDATE id = id (skip).
+   */
+  private async mergeInOneStatement(
+    tx: QueryRunner,
+    n: number,
+    mode: BulkMode,
+  ): Promise<WriteCounts> {
     const select = `INSERT INTO historical_data ${INSERT_COLUMNS} SELECT symbol, \`date\`, \`open\`, high, low, \`close\`, adj_close, volume FROM ${STAGING}`;
     if (mode === 'skip') {
       const { affected = 0 } = await tx.query(
@@ -607,6 +686,66 @@ export class HistoricalDataRepository implements OnApplicationShutdown {
     const affected = await this.upsertStatement(tx, select, [], n);
     const updated = affected - n;
     return { inserted: n - updated, updated, skipped: 0 };
+  }
+
+  /** The stored pairs of the staging table updated in place; answers how many (≤ n). */
+  private async updateStaged(tx: QueryRunner, n: number): Promise<number> {
+    const { affected = 0 } = await tx.query(
+      `UPDATE historical_data h JOIN ${STAGING} s ON h.symbol = s.symbol AND h.\`date\` = s.\`date\`
+       SET h.\`open\` = s.\`open\`, h.high = s.high, h.low = s.low, h.\`close\` = s.\`close\`,
+       h.adj_close = s.adj_close, h.volume = s.volume, h.updated_at = ${this.now}`,
+      [],
+      true,
+    );
+    if (affected > n) throw new LoadCountError(affected, n, 'merge');
+    return affected;
+  }
+
+  /** The staged pairs not stored yet, inserted; answers how many. */
+  private async insertStaged(tx: QueryRunner, ignore: boolean): Promise<number> {
+    try {
+      const { affected = 0 } = await tx.query(
+        `INSERT${ignore ? ' IGNORE' : ''} INTO historical_data ${INSERT_COLUMNS}
+         SELECT s.symbol, s.\`date\`, s.\`open\`, s.high, s.low, s.\`close\`, s.adj_close, s.volume FROM ${STAGING} s
+         WHERE NOT EXISTS (SELECT 1 FROM historical_data h WHERE h.symbol = s.symbol AND h.\`date\` = s.\`date\`)`,
+        [],
+        true,
+      );
+      return affected;
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new WriteRaceError();
+      throw err;
+    }
+  }
+
+  /** Whether this (symbol, date) is stored: one point lookup on the unique index. */
+  private async isStored(
+    tx: QueryRunner,
+    pair: { symbol: string; date: string },
+  ): Promise<boolean> {
+    const rows = (await tx.query(
+      'SELECT 1 AS found FROM historical_data WHERE symbol = ? AND `date` = ? LIMIT 1',
+      [pair.symbol, pair.date],
+    )) as unknown[];
+    return rows.length > 0;
+  }
+
+  /** See BulkServer; MEMORY staging when max_heap_table_size holds a chunk with room to spare. */
+  private bulkServerOf(tx: QueryRunner): Promise<BulkServer> {
+    this.bulkServer ??= (async (): Promise<BulkServer> => {
+      const [row] = (await tx.query('SELECT @@max_heap_table_size AS v')) as {
+        v: number | string;
+      }[];
+      // MySQL has no wsrep_on: an empty answer.
+      const wsrep = (await tx.query("SHOW VARIABLES LIKE 'wsrep_on'")) as { Value?: string }[];
+      const galera = wsrep.some((r) => String(r.Value).toUpperCase() === 'ON');
+      const engine = Number(row?.v) >= MEMORY_STAGING_MIN_BYTES && !galera ? 'MEMORY' : 'InnoDB';
+      return { engine, galera };
+    })().catch((err: unknown) => {
+      this.bulkServer = undefined; // asked again by the next chunk
+      throw err;
+    });
+    return this.bulkServer;
   }
 
   /** How many staged pairs of each symbol the merge created (since @bulk_merge_at). */

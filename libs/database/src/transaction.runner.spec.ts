@@ -1,9 +1,10 @@
 import { register } from 'prom-client';
-import type { DataSource } from 'typeorm';
+import type { DataSource, QueryRunner } from 'typeorm';
 import { DataChanges } from './data-changes';
 import {
   backoffMs,
   LoadCountError,
+  markTemporaryRead,
   RETRY_POLICY,
   retryReason,
   TransactionRunner,
@@ -197,5 +198,73 @@ describe('TransactionRunner', () => {
       }),
     ).rejects.toBeDefined();
     expect(calls).toBe(1);
+  });
+});
+
+/** A transaction that records its statements (the savepoints of TransactionRunner.step). */
+const stepTx = () => {
+  const log: string[] = [];
+  const tx = {
+    query: (sql: string) => {
+      log.push(sql);
+      return Promise.resolve();
+    },
+  } as unknown as QueryRunner;
+  return { tx, log };
+};
+
+describe('TransactionRunner.step (a transaction that cannot run again)', () => {
+  const runner = () => new TransactionRunner(fakeDataSource().dataSource, new DataChanges());
+
+  it('runs a step that met a concurrent insert again from its savepoint, looking at the latest rows', async () => {
+    const { tx, log } = stepTx();
+    const before = await retries('unit_step', 'race');
+    const seen: boolean[] = [];
+    const result = await runner().step(
+      tx,
+      (retry) => {
+        seen.push(retry);
+        return seen.length === 1 ? Promise.reject(new WriteRaceError()) : Promise.resolve('done');
+      },
+      'unit_step',
+    );
+    expect(result).toBe('done');
+    expect(seen).toEqual([false, true]);
+    expect(log).toEqual([
+      'SAVEPOINT tx_step',
+      'ROLLBACK TO SAVEPOINT tx_step',
+      'SAVEPOINT tx_step',
+    ]);
+    expect(await retries('unit_step', 'race')).toBe(before + 1);
+  });
+
+  it('gives up after the last attempt, and never retries anything but a race', async () => {
+    const { tx } = stepTx();
+    let calls = 0;
+    await expect(
+      runner().step(tx, () => {
+        calls++;
+        return Promise.reject(new WriteRaceError());
+      }),
+    ).rejects.toBeInstanceOf(WriteRaceError);
+    expect(calls).toBe(RETRY_POLICY.attempts);
+
+    // A deadlock rolled the whole transaction back: nothing to go back to.
+    const deadlock = driverError({ errno: 1213 });
+    const { tx: other, log } = stepTx();
+    await expect(runner().step(other, () => Promise.reject(deadlock))).rejects.toBe(deadlock);
+    expect(log).toEqual(['SAVEPOINT tx_step']);
+  });
+});
+
+describe('TransactionRunner.step after a temporary table was read (MariaDB Galera)', () => {
+  it('never rolls back to its savepoint: the race fails the transaction instead', async () => {
+    const { tx, log } = stepTx();
+    markTemporaryRead(tx);
+    const runner = new TransactionRunner(fakeDataSource().dataSource, new DataChanges());
+    await expect(
+      runner.step(tx, () => Promise.reject(new WriteRaceError())),
+    ).rejects.toBeInstanceOf(WriteRaceError);
+    expect(log).toEqual(['SAVEPOINT tx_step']);
   });
 });

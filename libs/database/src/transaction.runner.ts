@@ -95,6 +95,19 @@ export function discardConnection(tx: QueryRunner): void {
   conn?.destroy?.();
 }
 
+/** Transactions that have read a temporary table (see markTemporaryRead). */
+const readTemporary = new WeakSet<QueryRunner>();
+
+/**
+ * Marks `tx` as having read a temporary table. On MariaDB Galera 10.11 a rollback to a savepoint
+ * after such a read still replicates the rolled-back rows (the other nodes then fail to apply the
+ * write set), so TransactionRunner.step never rolls such a transaction back to its savepoint: the
+ * step's failure fails the transaction instead.
+ */
+export function markTemporaryRead(tx: QueryRunner): void {
+  readTemporary.add(tx);
+}
+
 /** Full jitter on an exponential step: spreads the retries of writers that collided. */
 export function backoffMs(attempt: number, random: () => number = Math.random): number {
   const ceiling = Math.min(RETRY_POLICY.maxMs, RETRY_POLICY.baseMs * 2 ** attempt);
@@ -176,6 +189,38 @@ export class TransactionRunner {
       throw err;
     } finally {
       await tx.release();
+    }
+  }
+
+  /**
+   * One step of a transaction that cannot run again (its input was consumed as it went: an
+   * atomic upload): `step` runs under a savepoint and, when it meets a concurrent-insert race
+   * (WriteRaceError), the transaction rolls back to the savepoint and the step runs again, with
+   * run()'s bound and db_retries_total. `step` learns that it is a retry: the transaction's
+   * snapshot predates the concurrent write, so a retry looks at the latest committed rows (a
+   * locking read). Anything else propagates (a deadlock has rolled the whole transaction back).
+   * Never after the transaction read a temporary table (markTemporaryRead): then the race fails
+   * the transaction, as on any path that cannot run again.
+   */
+  async step<T>(
+    tx: QueryRunner,
+    step: (retry: boolean) => Promise<T>,
+    operation = 'transaction_step',
+  ): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      await tx.query('SAVEPOINT tx_step');
+      try {
+        return await step(attempt > 0);
+      } catch (err) {
+        if (
+          !(err instanceof WriteRaceError) ||
+          attempt + 1 >= RETRY_POLICY.attempts ||
+          readTemporary.has(tx)
+        )
+          throw err;
+        await tx.query('ROLLBACK TO SAVEPOINT tx_step');
+        dbRetriesTotal.labels(operation, 'race').inc();
+      }
     }
   }
 

@@ -36,14 +36,16 @@ export class BatchWriter {
 
   /**
    * Writes one batch (distinct pairs) inside `tx`. In 'error' mode stored pairs are not written
-   * and come back as `conflicts` (positions in `batch`).
+   * and come back as `conflicts` (positions in `batch`). `latest`: look at what is committed now,
+   * not at the transaction's snapshot (a retry after a concurrent insert; a locking read).
    */
-  write(tx: QueryRunner, batch: BarRecord[]): Promise<BatchResult> {
+  write(tx: QueryRunner, batch: BarRecord[], latest = false): Promise<BatchResult> {
     return inSpan(
       'ingest.batch',
       { 'ingest.rows': batch.length, 'ingest.on_conflict': this.mode },
       async () => {
-        const conflicts = this.mode === 'error' ? await this.storedPositions(batch, tx) : [];
+        const conflicts =
+          this.mode === 'error' ? await this.storedPositions(batch, tx, latest) : [];
         const skip = new Set(conflicts);
         const toWrite = skip.size ? batch.filter((_, i) => !skip.has(i)) : batch;
         const counts = await this.repository.upsertBatch(tx, toWrite, this.mode, {
@@ -81,8 +83,12 @@ export class BatchWriter {
     if (counts.updated + counts.skipped + conflicts > counts.inserted) this.expectConflicts = true;
   }
 
-  private async storedPositions(batch: BarRecord[], tx?: QueryRunner): Promise<number[]> {
-    const existing = await this.repository.findExistingKeys(batch, tx);
+  private async storedPositions(
+    batch: BarRecord[],
+    tx?: QueryRunner,
+    latest = false,
+  ): Promise<number[]> {
+    const existing = await this.repository.findExistingKeys(batch, tx, latest);
     if (existing.size === 0) return [];
     const positions: number[] = [];
     batch.forEach((bar, i) => {

@@ -33,14 +33,20 @@ const bar = (i: number, symbol = 'AAA'): BarRecord => ({
 /** A runner that hands out numbered fake transactions and records their options. */
 function fakeRunner() {
   const runs: { tx: number; options?: RunOptions }[] = [];
+  /** Steps run through TransactionRunner.step (a transaction that cannot run again). */
+  const steps: unknown[] = [];
   const runner = {
     run: async <T>(work: (tx: QueryRunner) => Promise<T>, options?: RunOptions): Promise<T> => {
       const tx = runs.length + 1;
       runs.push({ tx, options });
       return work(tx as unknown as QueryRunner);
     },
+    step: <T>(tx: unknown, step: (retry: boolean) => Promise<T>): Promise<T> => {
+      steps.push(tx);
+      return step(false);
+    },
   } as unknown as TransactionRunner;
-  return { runner, runs };
+  return { runner, runs, steps };
 }
 
 /** A batch writer that "inserts" every bar and records which transaction wrote what. */
@@ -109,7 +115,7 @@ describe('PerBatchCommit', () => {
 
 describe('SingleTransaction', () => {
   it('writes every batch in one transaction and commits the bookkeeping with them', async () => {
-    const { runner, runs } = fakeRunner();
+    const { runner, runs, steps } = fakeRunner();
     const { batches, writes } = fakeBatches();
     const hooked: WriteCounts[] = [];
     const strategy = new SingleTransaction(
@@ -129,6 +135,8 @@ describe('SingleTransaction', () => {
     expect(new Set(writes.map((w) => w.tx))).toEqual(new Set([1]));
     expect(hooked).toEqual([{ inserted: 10, updated: 0, skipped: 0 }]);
     expect(runs[0].options).toMatchObject({ replayable: false });
+    // Not replayable: each batch is a step that a concurrent insert retries on its own.
+    expect(steps).toEqual([1, 1]);
   });
 
   it('all or nothing: a failed row rolls the transaction back, the report says so', async () => {
@@ -248,9 +256,14 @@ describe('StreamedChunks', () => {
     expect(report.inserted + report.updated).toBe(total);
     expect(report.inserted).toBe(loaded[0].rows);
     expect(hooked).toHaveLength(3);
-    // A chunk opened after a commit met stored pairs goes straight to the staging path.
+    // A chunk opened after a commit met stored pairs goes straight to the staging path; the
+    // others name their first pair (a stored one sends a re-upload's first chunk there too).
     for (const l of loaded.filter((x) => x.afterConflicts))
       expect(l.hint).toEqual({ expectConflicts: true });
+    expect(loaded.map((l) => l.hint)).toContainEqual({
+      expectConflicts: false,
+      firstPair: { symbol: 'AAA', date: bar(0).date },
+    });
   });
 
   it('a chunk that fails stops the ingest with that failure; committed counts stay', async () => {

@@ -6,6 +6,7 @@ import {
   TransactionRunner,
   TsvChunk,
   WriteCounts,
+  WriteHint,
 } from '@app/database';
 import type { QueryRunner } from 'typeorm';
 import { BatchResult, BatchWriter } from './bar-batch.writer';
@@ -101,7 +102,8 @@ class Rollback extends Error {}
 /**
  * Every batch in one transaction. `allOrNothing`: any failed row (invalid, or already stored with
  * onConflict=error) rolls the whole write back. `replayable`: the input is in memory, so a
- * deadlock or race runs the whole transaction again (a streamed file cannot be read twice).
+ * deadlock or race runs the whole transaction again; a streamed file cannot be read twice, so
+ * there a race retries the batch that met it (TransactionRunner.step) and a deadlock fails.
  */
 export class SingleTransaction implements WriteStrategy {
   constructor(
@@ -118,9 +120,18 @@ export class SingleTransaction implements WriteStrategy {
     try {
       report = await this.transactions.run(
         async (tx) => {
-          // One connection: its statements run one after another.
+          // One connection: its statements run one after another. A transaction that cannot run
+          // again retries a batch that met a concurrent insert on its own (step), from a
+          // savepoint, looking again at what is stored now.
           const r = await ingest({
-            write: (batch) => this.batches.write(tx, batch),
+            write: (batch) =>
+              this.options.replayable
+                ? this.batches.write(tx, batch)
+                : this.transactions.step(
+                    tx,
+                    (retry) => this.batches.write(tx, batch, retry),
+                    'ingest_batch',
+                  ),
             maxInFlight: 1,
           });
           report = r;
@@ -216,7 +227,7 @@ class ChunkLoader {
     while (this.committing.size >= OPEN_CHUNKS && !this.failure)
       await Promise.race(this.committing);
     if (this.failure) throw this.failure;
-    this.current = this.open();
+    this.current = this.open(bar);
     await this.take(bar, texts);
   }
 
@@ -257,14 +268,16 @@ class ChunkLoader {
     this.committing.add(done);
   }
 
-  private open(): TsvChunk {
+  /** Opens a chunk whose first row will be `first` (its pair lets a re-upload's first chunk go to staging). */
+  private open(first: BarRecord): TsvChunk {
     const chunk = new TsvChunk();
+    const hint: WriteHint = this.expectConflicts
+      ? { expectConflicts: true }
+      : { expectConflicts: false, firstPair: { symbol: first.symbol, date: first.date } };
     this.track(
       this.transactions.run(
         async (tx) => {
-          const counts = await this.repository.loadChunk(tx, chunk, this.mode, {
-            expectConflicts: this.expectConflicts,
-          });
+          const counts = await this.repository.loadChunk(tx, chunk, this.mode, hint);
           await this.hooks.beforeCommit?.(tx, counts);
           return counts;
         },
