@@ -6,7 +6,13 @@ import {
   ProblemDetailsFilter,
   withReadBudget,
 } from '@app/common';
-import { CanActivate, ForbiddenException, Inject, Injectable, ValidationPipe } from '@nestjs/common';
+import {
+  CanActivate,
+  ForbiddenException,
+  Inject,
+  Injectable,
+  ValidationPipe,
+} from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
 import type { Express, Request, Response } from 'express';
