@@ -5,7 +5,9 @@ import {
   deferContinue,
   jsonBody,
   Middleware,
+  pathOf,
   ProblemDetailsFilter,
+  putInFront,
   TimeoutInterceptor,
 } from '@app/common';
 import { NestFactory, Reflector } from '@nestjs/core';
@@ -25,7 +27,7 @@ import compression from 'compression';
 import helmet from 'helmet';
 import { KeyRing, setIdentity } from './security/client-identity';
 import type { Express, Request, Response } from 'express';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import { ListFastPath } from './historical-data/list-fast-path';
 import { LoadShedder } from './overload/load-shedder';
 import { EXPLORER_DIRS, explorerMiddleware, isExplorerPath } from './explorer/explorer.static';
@@ -36,7 +38,7 @@ export const JSON_BODY_LIMIT = '20mb';
 /** The CSV upload reads its own body (streamed), whatever its Content-Type says. */
 const UPLOAD_PATH = '/api/v1/data/upload';
 const isUpload = (req: { method?: string; url?: string }): boolean =>
-  req.method === 'POST' && (req.url ?? '').split('?')[0] === UPLOAD_PATH;
+  req.method === 'POST' && pathOf(req.url ?? '') === UPLOAD_PATH;
 
 /** A body follows the headers (what body-parser checks before reading: type-is's hasBody). */
 const announcesBody = (req: IncomingMessage): boolean =>
@@ -66,12 +68,11 @@ interface RouterLayer {
  */
 function answerFirst(server: Server, fast: ListFastPath, app: Express): void {
   const globals = chainMiddleware(...globalMiddlewares(app));
-  const listeners = server.listeners('request') as ((...args: unknown[]) => void)[];
-  server.removeAllListeners('request');
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    if (fast.claims(req) && !announcesBody(req)) return fast.answer(app, globals, req, res);
-    for (const listener of listeners) listener.call(server, req, res);
-  });
+  putInFront(server, (req, res, express) =>
+    fast.claims(req) && !announcesBody(req)
+      ? fast.answer(app, globals, req, res)
+      : express(req, res),
+  );
 }
 
 /** Everything between "module graph built" and "listening", shared by main, e2e tests and the CLI. */

@@ -12,3 +12,4 @@ export * from './throttled-warning';
 export * from './allowed-methods';
 export * from './request-body';
 export * from './middleware-chain';
+export * from './server-front';

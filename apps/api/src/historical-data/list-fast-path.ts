@@ -3,6 +3,7 @@ import {
   createValidationPipe,
   Middleware,
   NextFn,
+  pathOf,
   ProblemDetailsFilter,
   withReadBudget,
 } from '@app/common';
@@ -91,9 +92,7 @@ export class ListFastPath {
    */
   claims(req: IncomingMessage): boolean {
     if (!this.config.http.readFastPath || req.method !== 'GET') return false;
-    const url = req.url ?? '';
-    const query = url.indexOf('?');
-    return (query < 0 ? url : url.slice(0, query)) === LIST_PATH;
+    return pathOf(req.url ?? '') === LIST_PATH;
   }
 
   /**

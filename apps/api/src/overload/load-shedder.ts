@@ -1,5 +1,8 @@
 import {
   assignRequestId,
+  pathOf,
+  putInFront,
+  RequestListener,
   ERROR_STATUS,
   PROBLEM_CONTENT_TYPE,
   problemTypeFor,
@@ -17,13 +20,11 @@ const LAG_SAMPLE_MS = 100;
 
 export type ShedReason = 'in_flight' | 'event_loop_lag';
 
-type Listener = (req: IncomingMessage, res: ServerResponse) => void;
-
 /** A request waiting for one of the OVERLOAD_MAX_IN_FLIGHT places. */
 interface Waiting {
   req: IncomingMessage;
   res: ServerResponse;
-  app: Listener;
+  app: RequestListener;
   since: number;
 }
 
@@ -96,19 +97,12 @@ export class LoadShedder {
 
   /** Puts the shedder in front of the server's other request listeners (Express's app). */
   guard(server: Server): void {
-    const listeners = server.listeners('request') as Listener[];
-    server.removeAllListeners('request');
-    const app: Listener = (req, res) => {
-      for (const listener of listeners) listener.call(server, req, res);
-    };
-    server.on('request', (req: IncomingMessage, res: ServerResponse) => this.handle(req, res, app));
+    putInFront(server, (req, res, app) => this.handle(req, res, app));
   }
 
   /** Serves `req` through `app` now, later, or refuses it (see the class comment). */
-  handle(req: IncomingMessage, res: ServerResponse, app: Listener): void {
-    const url = req.url ?? '/';
-    const query = url.indexOf('?');
-    if (isInfrastructurePath(query < 0 ? url : url.slice(0, query))) return app(req, res);
+  handle(req: IncomingMessage, res: ServerResponse, app: RequestListener): void {
+    if (isInfrastructurePath(pathOf(req.url ?? '/'))) return app(req, res);
     const { maxInFlight, maxEventLoopLagMs, maxQueueWaitMs } = this.limits;
     if (maxEventLoopLagMs > 0 && this.lagMs > maxEventLoopLagMs) {
       return this.refuse(req, res, 'event_loop_lag', true);
@@ -120,7 +114,7 @@ export class LoadShedder {
     this.expiry ??= setTimeout(() => this.expire(), maxQueueWaitMs);
   }
 
-  private admit(req: IncomingMessage, res: ServerResponse, app: Listener): void {
+  private admit(req: IncomingMessage, res: ServerResponse, app: RequestListener): void {
     this.inFlight++;
     let done = false;
     const release = (): void => {
