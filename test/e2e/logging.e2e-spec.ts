@@ -1,4 +1,4 @@
-import { Writable } from 'node:stream';
+import { logLines } from './support/log-lines';
 import { TestApp } from './support/test-app';
 
 /**
@@ -6,18 +6,10 @@ import { TestApp } from './support/test-app';
  * saw, and never a credential or a body.
  */
 describe('request logging', () => {
-  const lines: Record<string, unknown>[] = [];
+  const { lines, destination } = logLines();
   const t = new TestApp('sqlite');
 
   beforeAll(async () => {
-    const destination = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        for (const line of chunk.toString().split('\n').filter(Boolean)) {
-          lines.push(JSON.parse(line) as Record<string, unknown>);
-        }
-        done();
-      },
-    });
     await t.start({ LOG_LEVEL: 'info', LOG_FORMAT: 'json' }, { log: { destination } });
   });
   afterAll(() => t.stop());

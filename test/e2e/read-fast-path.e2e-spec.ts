@@ -1,7 +1,7 @@
-import { Writable } from 'node:stream';
 import request from 'supertest';
 import { ListFastPath } from '../../apps/api/src/historical-data/list-fast-path';
 import { mysqlBaseUrl } from '../setup/mysql-test-db';
+import { logLines } from './support/log-lines';
 import { bar, Dialect, TestApp } from './support/test-app';
 
 const READ = 'reader-key-0123456789';
@@ -90,15 +90,7 @@ async function both(
       LOG_FORMAT: 'json',
       READ_FAST_PATH: mode === 'fast' ? 'true' : 'false',
     });
-    const logs: Record<string, unknown>[] = [];
-    const destination = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        for (const line of chunk.toString().split('\n').filter(Boolean)) {
-          logs.push(JSON.parse(line) as Record<string, unknown>);
-        }
-        done();
-      },
-    });
+    const { lines: logs, destination } = logLines();
     await app.start({}, { log: { destination } });
     try {
       await app.truncate();

@@ -1,4 +1,4 @@
-import { Writable } from 'node:stream';
+import { logLines } from './support/log-lines';
 import { bar, describeEachDialect, TestApp } from './support/test-app';
 import { trickledUpload } from './support/trickled-upload';
 
@@ -140,21 +140,14 @@ describe('no API_KEYS (development)', () => {
  * written nowhere: not in the problem, not in the request log.
  */
 describe('API keys in the query string', () => {
-  const lines: Record<string, unknown>[] = [];
+  const { lines, destination } = logLines();
   const t = new TestApp('sqlite');
   beforeAll(() =>
     t.start(
       { API_KEYS: KEYS, LOG_LEVEL: 'info', LOG_FORMAT: 'json' },
       {
         log: {
-          destination: new Writable({
-            write(chunk: Buffer, _enc, done) {
-              for (const line of chunk.toString().split('\n').filter(Boolean)) {
-                lines.push(JSON.parse(line) as Record<string, unknown>);
-              }
-              done();
-            },
-          }),
+          destination,
         },
       },
     ),

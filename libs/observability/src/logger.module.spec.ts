@@ -2,12 +2,12 @@ import { spawnSync } from 'node:child_process';
 import { createServer, request, Server } from 'node:http';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
 import pino from 'pino';
 import { PinoLogger } from 'nestjs-pino';
 import { storage } from 'nestjs-pino/storage';
 import { LOG_FLUSH_MS, pinoOptions, requestLogMiddleware } from './logger.module';
 import { httpMetricsMiddleware } from './metrics';
+import { logLines } from '../../../test/e2e/support/log-lines';
 
 type Handler = Parameters<typeof createServer>[1] & object;
 
@@ -16,15 +16,7 @@ async function serve(
   chain: ((req: never, res: never, next: () => void) => void)[],
   handler: Handler,
 ): Promise<{ server: Server; port: number; lines: Record<string, unknown>[]; root: pino.Logger }> {
-  const lines: Record<string, unknown>[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString().split('\n').filter(Boolean)) {
-        lines.push(JSON.parse(line) as Record<string, unknown>);
-      }
-      done();
-    },
-  });
+  const { lines, destination } = logLines();
   const root = pino(pinoOptions({ level: 'info', pretty: false }, { destination }), destination);
   const middlewares = [...chain, requestLogMiddleware(root)];
   const server = createServer((req, res) => {
