@@ -121,6 +121,14 @@ export class ListFastPath {
       if (err) return next(err);
       req.route = LIST_ROUTE;
       req.params = {};
+      // Express 5's req.query is a getter that parses the query string on every read; the cache
+      // key, its dependencies and the pipe read it in turn. Parsed once, kept on the request.
+      Object.defineProperty(req, 'query', {
+        value: req.query,
+        writable: true,
+        enumerable: true,
+        configurable: true,
+      });
       void this.serve(req, res, next);
     });
   }

@@ -9,8 +9,8 @@ import {
   OnModuleInit,
   SetMetadata,
 } from '@nestjs/common';
-import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
+import { CachedReflector } from './cached-reflector';
 import { identityOf } from './client-identity';
 
 const ROLE_KEY = 'hd:required-role';
@@ -32,10 +32,10 @@ export const WWW_AUTHENTICATE =
  */
 @Injectable()
 export class AuthGuard implements CanActivate, OnModuleInit {
-  constructor(
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly reflector: Reflector,
-  ) {}
+  /** The role marks, read once per handler. */
+  private readonly reflector = new CachedReflector();
+
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
 
   onModuleInit(): void {
     if (this.config.auth.open) {
@@ -71,7 +71,7 @@ export class AuthGuard implements CanActivate, OnModuleInit {
   }
 
   private requiredRole(context: ExecutionContext, req: Request): Role | undefined {
-    const marked = this.reflector.get<Role | undefined>(ROLE_KEY, context.getHandler());
+    const marked = this.reflector.get(ROLE_KEY, context.getHandler()) as Role | undefined;
     if (marked) return marked;
     if (req.method === 'GET' || req.method === 'HEAD') {
       return this.config.auth.reads ? 'read' : undefined;
