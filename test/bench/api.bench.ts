@@ -10,7 +10,8 @@
  *      API's own statement (barPageSql from libs/database: the page and its COUNT(*) in one, the
  *      same SQL text) with the same JSON shape, so the ratio is the stack's overhead over the same
  *      database work: A-B-A-B phases of BENCH_SECONDS (10) at 1, 100 and 1000 connections,
- *      with req/s, p50, p99, non-2xx, timeouts (unanswered after 2 s), shed requests, and the CPU
+ *      after an unmeasured warm-up of each server (5 s) at that count, each phase starting once
+ *      both servers are idle (the last phase's queued work done), with req/s, p50, p99, non-2xx, timeouts (unanswered after 2 s), shed requests, and the CPU
  *      time each server process spent per request.
  *   3. With BENCH_CLUSTER_URL (the HAProxy of `npm run cluster:up`, e.g.
  *      mysql://root@127.0.0.1:13306/hd_bench_cluster): 1 and 2 again through the 3-node Galera
@@ -83,6 +84,34 @@ function acceptQueue(port: number): number {
     if (f[1]?.endsWith(hex.trim()) && f[3] === '0A') return parseInt(f[4].split(':')[1], 16);
   }
   return 0;
+}
+
+/** Phases start from a quiet machine: this long at most is waited for one (see settle). */
+const SETTLE_MAX_MS = 15_000;
+/** Unmeasured load each server gets at each connection count before its phases. */
+const WARMUP_SECONDS = Math.min(5, SECONDS);
+
+/**
+ * Waits until every server in `servers` has been idle (at most one 10 ms tick of CPU in each of
+ * two 250 ms windows) with nothing in its accept queue, or SETTLE_MAX_MS. When wrk stops, a
+ * server can still hold work: connections queued for accept, queries still running (the bare
+ * server at 1000 connections ends a phase with hundreds queued, and serves them to closed
+ * sockets for a second or more). Without this, that work ran into the next phase, the other
+ * server's, and was charged to it.
+ */
+async function settle(servers: { pid: number; port: number }[]): Promise<void> {
+  const deadline = performance.now() + SETTLE_MAX_MS;
+  let quietWindows = 0;
+  let before = servers.map((s) => cpuMicros(s.pid));
+  while (quietWindows < 2 && performance.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    const now = servers.map((s) => cpuMicros(s.pid));
+    const idle =
+      now.every((cpu, i) => cpu - before[i] <= 10_000) &&
+      servers.every((s) => acceptQueue(s.port) === 0);
+    quietWindows = idle ? quietWindows + 1 : 0;
+    before = now;
+  }
 }
 
 async function rawUpsert(rows: ReturnType<typeof bars>, url: URL): Promise<number> {
@@ -212,12 +241,24 @@ async function reads(
     '  conn  server   req/s  served/s   p50 ms   p99 ms  non-2xx  timeouts  shed  queued max/end  CPU µs/req (server)',
   );
   const apiRates = new Map<number, number>();
+  const both = [
+    { pid: servers.api.pid!, port: API_PORT },
+    { pid: servers.bare.pid!, port: BARE_PORT },
+  ];
   for (const connections of connectionCounts) {
     const runs: Record<'api' | 'bare', LoadResult[]> = { api: [], bare: [] };
     const leftQueued = { api: 0, bare: 0 };
+    // Steady state is what is compared: each server first serves WARMUP_SECONDS of the same load,
+    // not counted (JIT, pool connections, heap sizing; a new process ran its first phase at about
+    // 0.6x the speed of its second on a slow machine).
+    for (const target of ['bare', 'api'] as const) {
+      await settle(both);
+      await load(target === 'api' ? API_PORT : BARE_PORT, connections, WARMUP_SECONDS, data);
+    }
     for (const target of ['bare', 'api', 'bare', 'api'] as const) {
       const port = target === 'api' ? API_PORT : BARE_PORT;
       const pid = servers[target].pid!;
+      await settle(both);
       const shed0 = await shedCount();
       const cpu0 = cpuMicros(pid);
       const from = (performance.now() - apiStart) / 1000;
