@@ -1,7 +1,9 @@
 import { TRACE_SAMPLERS, TracingConfig } from '@app/config/tracing';
-import { ROOT_CONTEXT, SpanKind, trace, TraceFlags } from '@opentelemetry/api';
+import { context, ROOT_CONTEXT, SpanKind, trace, TraceFlags } from '@opentelemetry/api';
+import { suppressTracing } from '@opentelemetry/core';
 import type { IncomingMessage } from 'node:http';
 import {
+  mysql2Instrumentation,
   nameServerSpan,
   samplerFor,
   spanQueryAttributes,
@@ -110,5 +112,44 @@ describe('deciding a root request before its span is built', () => {
     expect(calls).toEqual(['name GET /api/v1/data/:id', 'http.route /api/v1/data/:id']);
     nameServerSpan(span, { method: 'GET', route: { path: '/{*path}' } });
     expect(calls).toHaveLength(2);
+  });
+});
+
+describe('mysql2 queries in requests left untraced', () => {
+  type Query = (this: unknown, ...args: unknown[]) => unknown;
+  const patched = () => {
+    const instrumentation = mysql2Instrumentation();
+    const internals = instrumentation as unknown as {
+      _patchQuery: (format: unknown, isPrepared: boolean) => (original: Query) => Query;
+      tracer: { startSpan: (...args: unknown[]) => unknown };
+    };
+    const startSpan = jest.spyOn(internals.tracer, 'startSpan');
+    const original = jest.fn<unknown, unknown[]>(() => 'result');
+    return { query: internals._patchQuery(undefined, false)(original), original, startSpan };
+  };
+  const connection = { config: { host: '127.0.0.1', port: 3306, database: 'hd', user: 'root' } };
+  afterEach(() => jest.restoreAllMocks());
+
+  it('go straight to mysql2 when tracing is suppressed: no span, the callback unwrapped', () => {
+    const { query, original, startSpan } = patched();
+    jest.spyOn(context, 'active').mockReturnValue(suppressTracing(ROOT_CONTEXT));
+    const callback = jest.fn();
+    expect(query.call(connection, 'SELECT ?', [1], callback)).toBe('result');
+    expect(original).toHaveBeenCalledWith('SELECT ?', [1], callback);
+    expect(original.mock.contexts[0]).toBe(connection);
+    expect(startSpan).not.toHaveBeenCalled();
+  });
+
+  it('are instrumented as before otherwise: a span named for the statement, masked', () => {
+    const { query, original, startSpan } = patched();
+    const callback = jest.fn();
+    expect(query.call(connection, 'SELECT ? FROM t', [1], callback)).toBe('result');
+    expect(startSpan).toHaveBeenCalledTimes(1);
+    const [name, options] = startSpan.mock.calls[0] as [string, { attributes: object }];
+    expect(name).toBe('SELECT');
+    expect(options.attributes).toMatchObject({ 'db.query.text': 'SELECT ? FROM t' });
+    // The callback is wrapped (it ends the span), mysql2 still gets the statement and values.
+    expect(original).toHaveBeenCalledWith('SELECT ? FROM t', [1], expect.any(Function));
+    expect(original.mock.calls[0][2]).not.toBe(callback);
   });
 });
