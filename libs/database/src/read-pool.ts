@@ -1,13 +1,19 @@
 import { dbRetriesTotal } from '@app/observability';
+import { AsyncResource } from 'node:async_hooks';
 import type { DataSource } from 'typeorm';
 import { retryReason } from './transaction.runner';
 
 /** The callback API of mysql2's pool, as TypeORM's MySQL driver holds it. */
 interface MysqlPool {
+  getConnection(callback: (err: Error | null, connection: MysqlConnection) => void): void;
+}
+
+interface MysqlConnection {
   query(
     options: { sql: string; values: readonly unknown[] },
     callback: (err: Error | null, rows: unknown) => void,
   ): void;
+  release(): void;
 }
 
 /** The part of better-sqlite3's Database the read path uses. */
@@ -34,10 +40,22 @@ export class ReadPool {
     };
     if (this.dataSource.options.type === 'mysql') {
       const pool = driver.pool!;
+      // What mysql2's pool.query does (take a connection, query, release it), except that the
+      // connection is used in this read's async context: a read that waited for a connection is
+      // called back from whatever released one (another request's end, the driver's socket), and
+      // its query, with OpenTelemetry's span and the request's log store, would run in that
+      // context (its span under another request's trace, or a trace of its own).
       const once = (): Promise<T[]> =>
         new Promise<T[]>((resolve, reject) =>
-          pool.query({ sql, values: params }, (err, rows) =>
-            err ? reject(err) : resolve(rows as T[]),
+          pool.getConnection(
+            AsyncResource.bind((err: Error | null, connection: MysqlConnection) => {
+              if (err) return reject(err);
+              connection.query({ sql, values: params }, (queryErr, rows) => {
+                connection.release();
+                if (queryErr) reject(queryErr);
+                else resolve(rows as T[]);
+              });
+            }),
           ),
         );
       // A read is safe to run again: once more on another connection when the pool handed out

@@ -1,4 +1,5 @@
 import { problemTypeFor } from '@app/common';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createServer, request, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { LoadShedder, requestsWaiting } from './load-shedder';
@@ -45,14 +46,16 @@ async function until(ready: () => boolean): Promise<void> {
 describe('LoadShedder in front of the app', () => {
   let server: Server;
   /** Requests the app received and holds until the test answers them. */
-  let held: { url: string; res: ServerResponse }[];
+  let held: { url: string; res: ServerResponse; context?: string }[];
+  /** Stands for OpenTelemetry's context (see the async-context test). */
+  const als = new AsyncLocalStorage<string>();
   let shedder: LoadShedder;
 
   async function start(limits: { maxInFlight: number; maxQueueWaitMs: number }): Promise<void> {
     held = [];
     server = createServer((req, res) => {
       if (req.url!.startsWith('/health') || req.url === '/metrics') res.end('probe');
-      else held.push({ url: req.url!, res });
+      else held.push({ url: req.url!, res, context: als.getStore() });
     });
     shedder = new LoadShedder({ ...limits, maxEventLoopLagMs: 0, acceptHandles: 1 });
     shedder.guard(server);
@@ -126,6 +129,28 @@ describe('LoadShedder in front of the app', () => {
     answer(2);
     expect(await c).toMatchObject({ status: 200, body: 'served /c' });
     expect([shedder.serving, shedder.queued, requestsWaiting()]).toEqual([0, 0, 0]);
+  });
+
+  it('a request that waited is served in its own async context, not in the one that freed its place', async () => {
+    // What OpenTelemetry's HTTP instrumentation does: the request event inside the request's
+    // context (its span, or "tracing suppressed" when unsampled). The context must survive the
+    // wait: else a queued request's spans and log lines take another request's trace.
+    await start({ maxInFlight: 1, maxQueueWaitMs: 5000 });
+    const emit = server.emit.bind(server) as (event: string, ...args: unknown[]) => boolean;
+    server.emit = ((event: string, ...args: unknown[]) =>
+      event === 'request'
+        ? als.run(`context of ${(args[0] as { url: string }).url}`, () => emit(event, ...args))
+        : emit(event, ...args)) as typeof server.emit;
+    const a = send(server, '/a');
+    await until(() => held.length === 1);
+    const b = send(server, '/b');
+    await until(() => shedder.queued === 1);
+    als.run('context of the code answering /a', () => answer(0));
+    await a;
+    await until(() => held.length === 2);
+    answer(1);
+    await b;
+    expect(held.map((h) => h.context)).toEqual(['context of /a', 'context of /b']);
   });
 
   it('a request that waited its bound gets 503 OVERLOADED then, on a connection kept alive', async () => {

@@ -12,6 +12,7 @@ import {
 import { AppConfig, redactUrl } from '@app/config';
 import { httpRequestsShedTotal, recordRequest } from '@app/observability';
 import { Logger } from '@nestjs/common';
+import { AsyncResource } from 'node:async_hooks';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { isInfrastructurePath } from '../security/auth.guard';
 
@@ -109,7 +110,9 @@ export class LoadShedder {
     }
     if (maxInFlight === 0 || this.inFlight < maxInFlight) return this.admit(req, res, app);
     if (maxQueueWaitMs === 0) return this.refuse(req, res, 'in_flight', true);
-    this.waiting.push({ req, res, app, since: performance.now() });
+    // Served later from whatever frees a place (another request's end, a timer): bound to this
+    // request's async context, so its trace (OpenTelemetry's context) and log store are its own.
+    this.waiting.push({ req, res, app: AsyncResource.bind(app), since: performance.now() });
     waitingTotal++;
     this.expiry ??= setTimeout(() => this.expire(), maxQueueWaitMs);
   }
