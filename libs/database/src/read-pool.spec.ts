@@ -51,3 +51,22 @@ describe('ReadPool on MySQL', () => {
     await expect(second).resolves.toEqual([{ n: 2 }]);
   });
 });
+
+describe('ReadPool on MySQL, a driver that throws', () => {
+  it('fails the read and gives the connection back, as pool.query does', async () => {
+    const released: boolean[] = [];
+    const connection = {
+      query(): void {
+        throw new Error('Can’t add new command when connection is in closed state');
+      },
+      release: () => released.push(true),
+    };
+    const pool = {
+      getConnection: (callback: (err: Error | null, c: unknown) => void) =>
+        process.nextTick(callback, null, connection),
+    };
+    const dataSource = { options: { type: 'mysql' }, driver: { pool } } as unknown as DataSource;
+    await expect(new ReadPool(dataSource).query('SELECT 1', [])).rejects.toThrow('closed state');
+    expect(released).toEqual([true]);
+  });
+});

@@ -50,11 +50,18 @@ export class ReadPool {
           pool.getConnection(
             AsyncResource.bind((err: Error | null, connection: MysqlConnection) => {
               if (err) return reject(err);
-              connection.query({ sql, values: params }, (queryErr, rows) => {
+              try {
+                connection.query({ sql, values: params }, (queryErr, rows) => {
+                  connection.release();
+                  if (queryErr) reject(queryErr);
+                  else resolve(rows as T[]);
+                });
+              } catch (thrown) {
+                // As pool.query does: the connection goes back, the read fails (never an
+                // exception thrown from the driver's callback).
                 connection.release();
-                if (queryErr) reject(queryErr);
-                else resolve(rows as T[]);
-              });
+                reject(thrown instanceof Error ? thrown : new Error(String(thrown)));
+              }
             }),
           ),
         );
