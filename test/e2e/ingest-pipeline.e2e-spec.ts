@@ -102,7 +102,20 @@ describeEachDialect('ingest pipeline counts', (t) => {
       );
       while (!thread) await new Promise((r) => setTimeout(r, 10));
       await chunk.add(bars(0, 1000));
-      // The statement fails while its file is still being sent; the rest of the chunk follows.
+      // Killed once the server runs it (a KILL QUERY that arrives before the statement kills
+      // nothing, and the load then succeeds: seen on a slow CI machine). The statement fails while
+      // its file is still being sent; the rest of the chunk follows.
+      const running = async () =>
+        Number(
+          (
+            await t.dataSource.query<{ n: number }[]>(
+              "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE ID = ? AND INFO LIKE 'LOAD DATA%'",
+              [thread],
+            )
+          )[0].n,
+        ) > 0;
+      const started = Date.now() + 5000;
+      while (!(await running()) && Date.now() < started) await new Promise((r) => setTimeout(r, 5));
       await t.dataSource.query(`KILL QUERY ${thread}`);
       await chunk.add(bars(1000, 2000));
       chunk.end();
