@@ -11,8 +11,9 @@
  *      same SQL text) with the same JSON shape, so the ratio is the stack's overhead over the same
  *      database work: A-B-A-B phases of BENCH_SECONDS (10) at 1, 100 and 1000 connections,
  *      after an unmeasured warm-up of each server (5 s) at that count, each phase starting once
- *      both servers are idle (the last phase's queued work done), with req/s, p50, p99, non-2xx, timeouts (unanswered after 2 s), shed requests, and the CPU
- *      time each server process spent per request.
+ *      both servers are idle (the last phase's queued work done), with req/s, requests served,
+ *      p50, p99, non-2xx, timeouts (answered after 2 s), shed requests, connections left in the
+ *      accept queue, and the CPU time each server process spent per request.
  *   3. With BENCH_CLUSTER_URL (the HAProxy of `npm run cluster:up`, e.g.
  *      mysql://root@127.0.0.1:13306/hd_bench_cluster): 1 and 2 again through the 3-node Galera
  *      cluster (3 runs of the POSTs; GET at 1 and 100 connections), then each API figure next to
