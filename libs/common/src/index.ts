@@ -13,3 +13,4 @@ export * from './allowed-methods';
 export * from './request-body';
 export * from './middleware-chain';
 export * from './server-front';
+export * from './async-context';

@@ -1,5 +1,5 @@
+import { bindToContext } from '@app/common';
 import { dbRetriesTotal } from '@app/observability';
-import { AsyncResource } from 'node:async_hooks';
 import type { DataSource } from 'typeorm';
 import { retryReason } from './transaction.runner';
 
@@ -48,7 +48,7 @@ export class ReadPool {
       const once = (): Promise<T[]> =>
         new Promise<T[]>((resolve, reject) =>
           pool.getConnection(
-            AsyncResource.bind((err: Error | null, connection: MysqlConnection) => {
+            bindToContext((err: Error | null, connection: MysqlConnection) => {
               if (err) return reject(err);
               try {
                 connection.query({ sql, values: params }, (queryErr, rows) => {

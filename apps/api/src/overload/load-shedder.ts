@@ -1,4 +1,5 @@
 import {
+  bindToContext,
   assignRequestId,
   pathOf,
   putInFront,
@@ -12,7 +13,6 @@ import {
 import { AppConfig, redactUrl } from '@app/config';
 import { httpRequestsShedTotal, recordRequest } from '@app/observability';
 import { Logger } from '@nestjs/common';
-import { AsyncResource } from 'node:async_hooks';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { isInfrastructurePath } from '../security/auth.guard';
 
@@ -112,7 +112,7 @@ export class LoadShedder {
     if (maxQueueWaitMs === 0) return this.refuse(req, res, 'in_flight', true);
     // Served later from whatever frees a place (another request's end, a timer): bound to this
     // request's async context, so its trace (OpenTelemetry's context) and log store are its own.
-    this.waiting.push({ req, res, app: AsyncResource.bind(app), since: performance.now() });
+    this.waiting.push({ req, res, app: bindToContext(app), since: performance.now() });
     waitingTotal++;
     this.expiry ??= setTimeout(() => this.expire(), maxQueueWaitMs);
   }
