@@ -1,6 +1,7 @@
 import { OtlpReceiver } from './support/otlp-receiver';
 import { ServerProcess } from './support/server-process';
 import { trickledUpload } from './support/trickled-upload';
+import { mysqlBaseUrl, workerDatabaseUrl } from '../setup/mysql-test-db';
 
 const TRACE_ID = '0af7651916cd43dd8448eb211c80319c';
 const PARENT_SPAN_ID = 'b7ad6b7169203331';
@@ -113,6 +114,87 @@ describe('server process: tracing', () => {
     expect(server.lines.some((l) => String(l.msg).includes('tracing to http://127.0.0.1'))).toBe(
       true,
     );
+  });
+});
+
+/**
+ * Roots left out by the ratio sampler (ratio 0): bodyless reads take the lean path (tracing
+ * suppressed, request and response not bound), an upload the stock one. Neither may leave a span
+ * anywhere, not even of its queries (on MariaDB, mysql2's instrumentation), nor a trace id on its
+ * log line; a request whose caller sampled it is traced whole.
+ */
+describe(`server process: roots left out by the sampler [${mysqlBaseUrl() ? 'mysql' : 'sqlite'}]`, () => {
+  const receiver = new OtlpReceiver();
+  const server = new ServerProcess();
+  const SAMPLED_TRACE_ID = '2cf7651916cd43dd8448eb211c80319e';
+
+  beforeAll(async () => {
+    const endpoint = await receiver.start();
+    await server.start({
+      OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+      OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+      OTEL_TRACES_SAMPLER_ARG: '0',
+      ...(mysqlBaseUrl() ? { DATABASE_URL: await workerDatabaseUrl('tracing') } : {}),
+    });
+    const upload = await fetch(`${server.url}/api/v1/data/upload`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'text/csv', 'X-Request-Id': 'unsampled-upload' },
+      body: CSV,
+    });
+    expect(upload.status).toBe(200);
+    for (let i = 0; i < 5; i++) {
+      const get = await fetch(`${server.url}/api/v1/data?symbol=TRC&limit=${i + 1}`, {
+        headers: { 'X-Request-Id': `unsampled-get-${i}` },
+      });
+      expect(get.status).toBe(200);
+    }
+    // An export the client leaves after its first bytes: the cursor is stopped from the
+    // response's 'close' (KILL QUERY on MariaDB).
+    const controller = new AbortController();
+    const exported = await fetch(`${server.url}/api/v1/data/export?symbols=TRC`, {
+      headers: { 'X-Request-Id': 'unsampled-export' },
+      signal: controller.signal,
+    });
+    expect(exported.status).toBe(200);
+    controller.abort();
+    const sampled = await fetch(`${server.url}/api/v1/data?symbol=TRC`, {
+      headers: {
+        traceparent: `00-${SAMPLED_TRACE_ID}-${PARENT_SPAN_ID}-01`,
+        'X-Request-Id': 'sampled-get',
+      },
+    });
+    expect(sampled.status).toBe(200);
+    expect(await server.terminate()).toBe(0);
+  }, 90_000);
+  afterAll(async () => {
+    server.kill();
+    await receiver.stop();
+  });
+
+  it('exports the sampled request’s spans and nothing else', () => {
+    expect(receiver.spans.length).toBeGreaterThan(0);
+    expect(receiver.spans.filter((s) => s.traceId !== SAMPLED_TRACE_ID)).toEqual([]);
+    const scopes = new Set(receiver.spans.map((s) => s.scope));
+    expect(scopes).toContain('@opentelemetry/instrumentation-http');
+    if (mysqlBaseUrl()) expect(scopes).toContain('@opentelemetry/instrumentation-mysql2');
+  });
+
+  it('writes no trace id on the lines of requests left out, and the sampled one’s on its own', () => {
+    const lines = server.lines.filter((l) => l.msg === 'request completed');
+    const left = lines.filter((l) => String(l.requestId).startsWith('unsampled-'));
+    expect(left.map((l) => l.requestId).sort()).toEqual([
+      'unsampled-export',
+      'unsampled-get-0',
+      'unsampled-get-1',
+      'unsampled-get-2',
+      'unsampled-get-3',
+      'unsampled-get-4',
+      'unsampled-upload',
+    ]);
+    expect(left.filter((l) => l.trace_id !== undefined)).toEqual([]);
+    expect(lines.find((l) => l.requestId === 'sampled-get')).toMatchObject({
+      trace_id: SAMPLED_TRACE_ID,
+    });
   });
 });
 

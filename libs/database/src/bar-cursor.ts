@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { createPool } from 'mysql2';
+import { AsyncResource } from 'node:async_hooks';
 import { Readable } from 'node:stream';
 import type { DataSource, DataSourceOptions } from 'typeorm';
 
@@ -19,8 +20,12 @@ interface MysqlPoolConnection {
 
 export interface MysqlPool {
   getConnection(callback: (err: Error | null, connection: MysqlPoolConnection) => void): void;
-  query(sql: string, callback: (err: Error | null) => void): void;
   end(callback: (err?: Error | null) => void): void;
+}
+
+/** Sends a statement on the main pool, in the caller's async context (ReadPool). */
+export interface StatementSender {
+  query<T>(sql: string, params: readonly unknown[]): Promise<T[]>;
 }
 
 /**
@@ -127,14 +132,21 @@ export class MysqlBarCursor<T> extends BarCursor<T> {
   private connection?: MysqlPoolConnection;
   private source?: Readable;
   private finished = false;
+  /**
+   * The async context the cursor was opened in (the export's request): mysql2's pool calls a
+   * waiting getConnection back from whatever released a connection, and a response's 'close'
+   * (which stops the cursor) comes from its socket. The statement and its KILL QUERY run here, so
+   * their spans belong to the export's trace, or to none when it is not traced.
+   */
+  private readonly opened = new AsyncResource('MysqlBarCursor');
 
   /**
-   * `pool` gives the connection the statement runs on; `control` (the main pool) sends KILL
-   * QUERY, so stopping an export never waits for an export connection.
+   * `pool` gives the connection the statement runs on; `control` (the main pool's ReadPool) sends
+   * KILL QUERY, so stopping an export never waits for an export connection.
    */
   constructor(
     private readonly pool: MysqlPool,
-    private readonly control: Pick<MysqlPool, 'query'>,
+    private readonly control: StatementSender,
     private readonly statement: { sql: string; params: readonly unknown[] },
     toItem: (row: never) => T,
   ) {
@@ -142,43 +154,51 @@ export class MysqlBarCursor<T> extends BarCursor<T> {
   }
 
   override _construct(callback: (err?: Error | null) => void): void {
-    this.pool.getConnection((err, connection) => {
-      if (err) return callback(err);
-      if (this.destroyed) {
-        connection.release();
-        return callback();
-      }
-      this.connection = connection;
-      // A lost connection (server gone, KILL) is reported on the connection, not on a query
-      // without a callback: without this the stream would wait forever.
-      const lost = (error: Error): void => void this.destroy(error);
-      connection.once('error', lost);
-      const source = connection
-        .query({ sql: this.statement.sql, values: this.statement.params })
-        .stream({ highWaterMark: MYSQL_HIGH_WATER_MARK });
-      this.source = source;
-      let batch: T[] = [];
-      source.on('data', (row: unknown) => {
-        batch.push(this.toItem(row as never));
-        if (batch.length < CURSOR_BATCH_ROWS) return;
-        const full = batch;
-        batch = [];
-        if (!this.pushBatch(full)) source.pause();
-      });
-      source.on('end', () => {
-        // mysql2 emits 'end' after a destroy too; only a read to the end is the end.
-        if (this.destroyed || this.finished) return;
-        this.finished = true;
-        this.connection = undefined;
-        connection.off('error', lost);
-        connection.release();
-        if (batch.length) this.pushBatch(batch);
-        this.push(null);
-      });
-      source.on('error', (error: Error) => this.destroy(error));
-      source.pause();
-      callback();
+    this.pool.getConnection((err, connection) =>
+      this.opened.runInAsyncScope(() => this.start(err, connection, callback)),
+    );
+  }
+
+  private start(
+    err: Error | null,
+    connection: MysqlPoolConnection,
+    callback: (err?: Error | null) => void,
+  ): void {
+    if (err) return callback(err);
+    if (this.destroyed) {
+      connection.release();
+      return callback();
+    }
+    this.connection = connection;
+    // A lost connection (server gone, KILL) is reported on the connection, not on a query
+    // without a callback: without this the stream would wait forever.
+    const lost = (error: Error): void => void this.destroy(error);
+    connection.once('error', lost);
+    const source = connection
+      .query({ sql: this.statement.sql, values: this.statement.params })
+      .stream({ highWaterMark: MYSQL_HIGH_WATER_MARK });
+    this.source = source;
+    let batch: T[] = [];
+    source.on('data', (row: unknown) => {
+      batch.push(this.toItem(row as never));
+      if (batch.length < CURSOR_BATCH_ROWS) return;
+      const full = batch;
+      batch = [];
+      if (!this.pushBatch(full)) source.pause();
     });
+    source.on('end', () => {
+      // mysql2 emits 'end' after a destroy too; only a read to the end is the end.
+      if (this.destroyed || this.finished) return;
+      this.finished = true;
+      this.connection = undefined;
+      connection.off('error', lost);
+      connection.release();
+      if (batch.length) this.pushBatch(batch);
+      this.push(null);
+    });
+    source.on('error', (error: Error) => this.destroy(error));
+    source.pause();
+    callback();
   }
 
   override _read(): void {
@@ -196,12 +216,16 @@ export class MysqlBarCursor<T> extends BarCursor<T> {
       connection.destroy();
       connection.stream?.destroy();
       if (threadId !== null) {
-        this.control.query(`KILL QUERY ${Number(threadId)}`, (killErr) => {
-          // The thread may be gone already (it noticed the closed socket): nothing to stop.
-          if (killErr && !/Unknown thread id/i.test(killErr.message)) {
-            logger.warn(`could not stop an abandoned export statement: ${killErr.message}`);
-          }
-        });
+        // ReadPool takes the connection in this context: mysql2's pool.query would send the
+        // statement from the callback of whatever released a connection, when none was free.
+        this.opened
+          .runInAsyncScope(() => this.control.query(`KILL QUERY ${Number(threadId)}`, []))
+          .catch((killErr: Error) => {
+            // The thread may be gone already (it noticed the closed socket): nothing to stop.
+            if (!/Unknown thread id/i.test(killErr.message)) {
+              logger.warn(`could not stop an abandoned export statement: ${killErr.message}`);
+            }
+          });
       }
     }
     callback(err);

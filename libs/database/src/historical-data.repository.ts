@@ -870,7 +870,7 @@ export class HistoricalDataRepository implements OnApplicationShutdown {
       );
       return new MysqlBarCursor(
         this.exportPool,
-        handles.pool!,
+        this.reads,
         { sql, params: [...(symbols ?? []), ...rangeParams] },
         as,
       );

@@ -1,8 +1,18 @@
 import { TRACE_SAMPLERS, TracingConfig } from '@app/config/tracing';
-import { context, ROOT_CONTEXT, SpanKind, trace, TraceFlags } from '@opentelemetry/api';
-import { suppressTracing } from '@opentelemetry/core';
-import type { IncomingMessage } from 'node:http';
 import {
+  context,
+  type Context,
+  type ContextManager,
+  ROOT_CONTEXT,
+  SpanKind,
+  trace,
+  TraceFlags,
+} from '@opentelemetry/api';
+import { isTracingSuppressed, suppressTracing } from '@opentelemetry/core';
+import type { IncomingMessage } from 'node:http';
+import { EventEmitter } from 'node:events';
+import {
+  httpInstrumentation,
   mysql2Instrumentation,
   nameServerSpan,
   samplerFor,
@@ -151,5 +161,85 @@ describe('mysql2 queries in requests left untraced', () => {
     // The callback is wrapped (it ends the span), mysql2 still gets the statement and values.
     expect(original).toHaveBeenCalledWith('SELECT ? FROM t', [1], expect.any(Function));
     expect(original.mock.calls[0][2]).not.toBe(callback);
+  });
+});
+
+describe('server requests left out of tracing', () => {
+  type Emit = (this: unknown, event: string, ...args: unknown[]) => boolean;
+  /** A context manager that runs `with` synchronously and records what gets bound. */
+  let active: Context = ROOT_CONTEXT;
+  const bound: unknown[] = [];
+  const manager: ContextManager = {
+    active: () => active,
+    with: (ctx, fn, thisArg, ...args) => {
+      const before = active;
+      active = ctx;
+      try {
+        return fn.call(thisArg, ...args);
+      } finally {
+        active = before;
+      }
+    },
+    bind: (_ctx, target) => {
+      bound.push(target);
+      return target;
+    },
+    enable: () => manager,
+    disable: () => manager,
+  };
+  beforeAll(() => context.setGlobalContextManager(manager));
+  afterAll(() => context.disable());
+  beforeEach(() => (bound.length = 0));
+
+  const request = (method: string, headers: Record<string, string> = {}) =>
+    Object.assign(new EventEmitter(), { method, url: '/api/v1/data', headers, socket: {} });
+  const patched = (leaveOut: (req: IncomingMessage) => boolean) => {
+    const seen: { suppressed: boolean }[] = [];
+    const original: Emit = jest.fn(function (this: unknown) {
+      seen.push({ suppressed: isTracingSuppressed(context.active()) });
+      return true;
+    });
+    const instrumentation = httpInstrumentation({ ignoreIncomingRequestHook: leaveOut });
+    const internals = instrumentation as unknown as {
+      _incomingRequestFunction: (component: string, original: Emit) => Emit;
+    };
+    return { emit: internals._incomingRequestFunction('http', original), original, seen };
+  };
+
+  it('a bodyless GET left out runs with tracing suppressed, its request and response unbound', () => {
+    const { emit, original, seen } = patched(() => true);
+    const [req, res] = [request('GET'), new EventEmitter()];
+    expect(emit.call('server', 'request', req, res)).toBe(true);
+    expect(original).toHaveBeenCalledWith('request', req, res);
+    expect(seen).toEqual([{ suppressed: true }]);
+    expect(bound).toEqual([]);
+  });
+
+  it('a request with a body left out goes through the stock code (request and response bound)', () => {
+    const { emit, seen } = patched(() => true);
+    const [req, res] = [request('POST', { 'content-length': '3' }), new EventEmitter()];
+    emit.call('server', 'request', req, res);
+    expect(seen).toEqual([{ suppressed: true }]);
+    expect(bound).toEqual([req, res]);
+    // A GET announcing a body too.
+    emit.call('server', 'request', request('GET', { 'transfer-encoding': 'chunked' }), res);
+    expect(bound).toHaveLength(4);
+  });
+
+  it('asks the sampler once per request, whichever way it goes', () => {
+    const leaveOut = jest.fn(() => false);
+    const { emit, seen } = patched(leaveOut);
+    emit.call('server', 'request', request('GET'), new EventEmitter());
+    emit.call('server', 'request', request('POST', { 'content-length': '3' }), new EventEmitter());
+    expect(leaveOut).toHaveBeenCalledTimes(2);
+    expect(seen).toEqual([{ suppressed: false }, { suppressed: false }]);
+  });
+
+  it('passes events other than requests straight through', () => {
+    const leaveOut = jest.fn(() => true);
+    const { emit, original } = patched(leaveOut);
+    emit.call('server', 'connection', 'socket');
+    expect(original).toHaveBeenCalledWith('connection', 'socket');
+    expect(leaveOut).not.toHaveBeenCalled();
   });
 });

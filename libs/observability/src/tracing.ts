@@ -4,7 +4,7 @@
 // no-op until this has run.
 import { redactQuery, SECRET_QUERY_PARAMS, type TracingConfig } from '@app/config/tracing';
 import { context, diag, DiagConsoleLogger, DiagLogLevel } from '@opentelemetry/api';
-import { isTracingSuppressed } from '@opentelemetry/core';
+import { isTracingSuppressed, suppressTracing } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { MySQL2Instrumentation } from '@opentelemetry/instrumentation-mysql2';
@@ -80,6 +80,74 @@ export function nameServerSpan(
   span.setAttribute('http.route', route);
 }
 
+type EmitFn = (this: unknown, event: string | symbol, ...args: unknown[]) => boolean;
+type IncomingRequestFunction = (component: string, original: EmitFn) => EmitFn;
+
+/** A request with no body to read: its stream emits nothing but its end. */
+const bodyless = (req: IncomingMessage): boolean =>
+  (req.method === 'GET' || req.method === 'HEAD') &&
+  req.headers['transfer-encoding'] === undefined &&
+  req.headers['content-length'] === undefined;
+
+/**
+ * HttpInstrumentation, minus its cost for the reads it leaves out. For a request it does not trace
+ * (`leaveOut`: a probe, or a root the ratio sampler leaves out), the stock instrumentation runs the
+ * request with tracing suppressed and binds the request and the response to that context: it
+ * replaces six listener methods on each (own properties, fresh closures every request), which
+ * changes the shape of every request and response object the server handles: ~40-60 µs of CPU per
+ * request left out (docs/ARCHITECTURE.md, "Performance budget"). A bodyless GET or HEAD left out
+ * runs with tracing suppressed, unbound. Its handlers and everything they await run in that
+ * context; its listeners may run in the connection's (a response's 'close' comes from the
+ * socket), and none of them starts a span: the completion log line and metrics do not, the
+ * shedder admits the next request in that request's own context, and a stopped export sends its
+ * KILL QUERY in the context its cursor was opened in. Requests with a body (an upload's 'data'
+ * drives its writes) and requests traced go through the stock code.
+ */
+export function httpInstrumentation(
+  config: ConstructorParameters<typeof HttpInstrumentation>[0] & {
+    ignoreIncomingRequestHook: (req: IncomingMessage) => boolean;
+  },
+): HttpInstrumentation {
+  const leaveOut = config.ignoreIncomingRequestHook;
+  // Decided once per request, here: the stock code asks its hook again (synchronously, first
+  // thing), and a second draw of the ratio sampler would sample ratio² of the requests.
+  let decided: boolean | undefined;
+  const instrumentation = new HttpInstrumentation({
+    ...config,
+    enabled: false,
+    ignoreIncomingRequestHook: (req) => {
+      const leftOut = decided ?? leaveOut(req);
+      decided = undefined;
+      return leftOut;
+    },
+  });
+  // A private method of the instrumentation (0.223): a spec fails if it is no longer there.
+  const patchable = instrumentation as unknown as {
+    _incomingRequestFunction: IncomingRequestFunction;
+  };
+  const stock = patchable._incomingRequestFunction.bind(instrumentation);
+  patchable._incomingRequestFunction = (component, original) => {
+    const traced = stock(component, original);
+    return function incomingRequest(this: unknown, event, ...args) {
+      if (event !== 'request') return original.call(this, event, ...args);
+      const req = args[0] as IncomingMessage;
+      const leftOut = leaveOut(req);
+      if (leftOut && bodyless(req)) {
+        return context.with(suppressTracing(context.active()), () =>
+          original.call(this, event, ...args),
+        );
+      }
+      decided = leftOut;
+      try {
+        return traced.call(this, event, ...args);
+      } finally {
+        decided = undefined;
+      }
+    };
+  };
+  return instrumentation;
+}
+
 type QueryFn = (this: unknown, ...args: unknown[]) => unknown;
 type PatchQuery = (format: unknown, isPrepared: boolean) => (original: QueryFn) => QueryFn;
 
@@ -143,7 +211,7 @@ export function startTracing(config: TracingConfig): Tracing | undefined {
     metricReaders: [],
     logRecordProcessors: [],
     instrumentations: [
-      new HttpInstrumentation({
+      httpInstrumentation({
         ignoreIncomingRequestHook: (req) => UNTRACED_PATHS.test(req.url ?? '') || leaveOut(req),
         startIncomingSpanHook: (req) => spanQueryAttributes(req.url),
         applyCustomAttributesOnSpan: (span, req) => nameServerSpan(span, req),
