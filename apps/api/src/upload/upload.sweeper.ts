@@ -1,5 +1,6 @@
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { UploadsRepository } from '@app/database';
+import { inSpan } from '@app/observability';
 import {
   Inject,
   Injectable,
@@ -46,9 +47,12 @@ export class UploadSweeper implements OnApplicationBootstrap, OnApplicationShutd
     if (this.sweeping) return 0;
     this.sweeping = true;
     try {
-      const swept = await this.uploads.sweepStale(
-        this.config.uploads.staleAfterMs,
-        STALE_UPLOAD_MESSAGE,
+      // One trace per sweep (its statements inside it), not one per statement.
+      const swept = await inSpan(
+        'uploads.sweep',
+        {},
+        () => this.uploads.sweepStale(this.config.uploads.staleAfterMs, STALE_UPLOAD_MESSAGE),
+        (interrupted) => ({ 'uploads.interrupted': interrupted }),
       );
       if (swept)
         this.logger.warn(`marked ${swept} upload(s) with a stale heartbeat as interrupted`);
