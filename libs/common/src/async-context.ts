@@ -10,9 +10,10 @@ import { AsyncResource } from 'node:async_hooks';
  * accessor pair (DEP0172) on every function it returns, each accessor wrapped by `util.deprecate`,
  * which makes the fresh getter and setter the prototypes of their wrappers
  * (`Object.setPrototypeOf`). Measured: ~7 µs a call against ~0.07 µs here, and, through the
- * prototype churn, more than the call itself across the rest of the process: one such call per
- * request took the read path from ~650 to ~510 µs of CPU per request (docs/ARCHITECTURE.md,
- * "Performance budget"; nodejs/node#58218; the property is gone in later Node releases).
+ * prototype churn, more than the call itself across the rest of the process: one or two such
+ * calls per request took the read path from ~600-740 to ~490-580 µs of CPU per request
+ * (docs/ARCHITECTURE.md, "Performance budget"; nodejs/node#58218; the property is gone in later
+ * Node releases).
  */
 export function bindToContext<A extends unknown[], R, T = unknown>(
   fn: (this: T, ...args: A) => R,
